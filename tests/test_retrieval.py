@@ -1,0 +1,46 @@
+"""Retrieval with the real packaged MiniLM encoder and a real FAISS index."""
+
+import pytest
+
+from videorag_eval.records import AuxDoc
+from videorag_eval.retrieval import EncoderSettings, TextEncoder, retrieve
+
+DOCS = [
+    AuxDoc("asr", "Welcome back to the channel, today we bake sourdough bread at home.", 0, 30),
+    AuxDoc("asr", "The museum tour starts at the harbour in Lisbon next Tuesday.", 30, 60),
+    AuxDoc("asr", "Our goalkeeper saved a penalty in the final minute of the match.", 60, 90),
+]
+
+
+def test_retrieves_the_relevant_document_in_chronological_order(minilm_encoder):
+    query = ["In which city does the museum tour start?", "Lisbon", "Oslo", "Dublin", "Prague"]
+    hits = retrieve(minilm_encoder, query, DOCS, threshold=0.3)
+    assert [h.start for h in hits] == sorted(h.start for h in hits)
+    assert any("Lisbon" in h.text for h in hits)
+    assert not any("goalkeeper" in h.text for h in hits)
+    assert all(h.score > 0.3 for h in hits)
+
+
+def test_threshold_controls_how_much_is_kept(minilm_encoder):
+    query = ["What does the narrator bake?"]
+    loose = retrieve(minilm_encoder, query, DOCS, threshold=-1.0)
+    strict = retrieve(minilm_encoder, query, DOCS, threshold=0.99)
+    assert len(loose) == len(DOCS)  # every document passes a threshold below any cosine
+    assert strict == []
+
+
+def test_embeddings_are_cached_and_normalised(session_cache, minilm_encoder):
+    texts = ["a red circle", "the harbour in Lisbon"]
+    first = minilm_encoder.encode(texts)
+    assert first.shape[0] == 2
+    assert abs(float((first[0] ** 2).sum()) - 1.0) < 1e-4
+    # A new encoder over the same cache returns the same vectors without loading any model.
+    again = TextEncoder(minilm_encoder.settings, session_cache)
+    second = again.encode(texts)
+    assert not again.loaded
+    assert (first == second).all()
+
+
+def test_unknown_encoder_kind_is_a_clear_error(session_cache):
+    with pytest.raises(ValueError, match="encoder.kind"):
+        TextEncoder(EncoderSettings(kind="bm25"), session_cache)

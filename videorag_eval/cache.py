@@ -1,0 +1,120 @@
+"""On-disk cache of extracted auxiliary text, features and embeddings.
+
+One file per entry under ``<root>/<namespace>/<key[:2]>/<key>.<ext>``, written atomically
+(temporary file + ``os.replace``), so a killed run never leaves a half-written entry and two
+workers writing the same entry cannot corrupt it. A key is the SHA-256 of a canonical JSON of
+everything that changes the entry's content (video content hash, extractor, model, version, ...).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import tempfile
+from collections import Counter
+from pathlib import Path
+from typing import Any
+
+_HASH_CHUNK = 1 << 20
+
+
+def make_key(**parts: Any) -> str:
+    """A stable key from keyword parts (order-independent, JSON-canonical)."""
+    blob = json.dumps(parts, sort_keys=True, default=str, separators=(",", ":"))
+    return hashlib.sha256(blob.encode()).hexdigest()
+
+
+def text_hash(text: str) -> str:
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+class Cache:
+    """A directory of JSON and NumPy entries keyed by content.
+
+    ``stats`` counts hits and misses per namespace, so a run can report what it reused.
+    """
+
+    def __init__(self, root: str | os.PathLike[str]):
+        self.root = Path(root)
+        self.stats: Counter[str] = Counter()
+
+    # -- paths ---------------------------------------------------------------------------
+    def _path(self, namespace: str, key: str, ext: str) -> Path:
+        return self.root / namespace / key[:2] / f"{key}.{ext}"
+
+    @staticmethod
+    def _atomic_write(path: Path, data: bytes) -> None:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".tmp-", suffix=path.suffix)
+        try:
+            with os.fdopen(fd, "wb") as fh:
+                fh.write(data)
+            os.replace(tmp, path)
+        except BaseException:
+            Path(tmp).unlink(missing_ok=True)
+            raise
+
+    # -- JSON entries ----------------------------------------------------------------------
+    def get_json(self, namespace: str, key: str) -> Any | None:
+        path = self._path(namespace, key, "json")
+        try:
+            value = json.loads(path.read_text())
+        except FileNotFoundError:
+            self.stats[f"{namespace}.miss"] += 1
+            return None
+        except (json.JSONDecodeError, UnicodeDecodeError):
+            # A corrupt entry (disk trouble, manual edit) is a miss, and is rewritten.
+            self.stats[f"{namespace}.corrupt"] += 1
+            return None
+        self.stats[f"{namespace}.hit"] += 1
+        return value
+
+    def put_json(self, namespace: str, key: str, value: Any) -> None:
+        data = json.dumps(value, ensure_ascii=False, sort_keys=True).encode("utf-8")
+        self._atomic_write(self._path(namespace, key, "json"), data)
+
+    # -- array entries ---------------------------------------------------------------------
+    def get_array(self, namespace: str, key: str):
+        import io
+
+        import numpy as np
+
+        path = self._path(namespace, key, "npy")
+        try:
+            raw = path.read_bytes()
+            value = np.load(io.BytesIO(raw), allow_pickle=False)
+        except FileNotFoundError:
+            self.stats[f"{namespace}.miss"] += 1
+            return None
+        except (ValueError, OSError):
+            self.stats[f"{namespace}.corrupt"] += 1
+            return None
+        self.stats[f"{namespace}.hit"] += 1
+        return value
+
+    def put_array(self, namespace: str, key: str, value) -> None:
+        import io
+
+        import numpy as np
+
+        buf = io.BytesIO()
+        np.save(buf, np.ascontiguousarray(value), allow_pickle=False)
+        self._atomic_write(self._path(namespace, key, "npy"), buf.getvalue())
+
+    # -- file content hashes -------------------------------------------------------------------
+    def file_hash(self, path: str | os.PathLike[str]) -> str:
+        """SHA-256 of a file's bytes, memoised on disk by (absolute path, size, mtime)."""
+        p = Path(path)
+        st = p.stat()
+        memo_key = make_key(path=str(p.resolve()), size=st.st_size, mtime_ns=st.st_mtime_ns)
+        memo = self.get_json("filehash", memo_key)
+        if memo is not None:
+            return memo["sha256"]
+        digest = hashlib.sha256()
+        with p.open("rb") as fh:
+            for chunk in iter(lambda: fh.read(_HASH_CHUNK), b""):
+                digest.update(chunk)
+        value = digest.hexdigest()
+        self.put_json("filehash", memo_key, {"sha256": value, "path": str(p)})
+        return value

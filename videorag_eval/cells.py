@@ -1,0 +1,66 @@
+"""Result cells: where a cell lives, whether it finished, and writing its files atomically."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import tempfile
+from pathlib import Path
+from typing import Any
+
+from omegaconf import DictConfig, OmegaConf
+
+# Config keys that do not change a cell's results (where things go, how they run).
+_NOT_IDENTITY = ("results_dir", "cache_dir", "force", "hydra", "launcher", "progress")
+
+
+def identity(cfg: DictConfig) -> dict[str, Any]:
+    data = OmegaConf.to_container(cfg, resolve=True)
+    for key in _NOT_IDENTITY:
+        data.pop(key, None)
+    return data
+
+
+def rag_label(rag: Any) -> str:
+    from .pipeline import RagSettings
+
+    return RagSettings.from_cfg(rag).label()
+
+
+def cell_dir(cfg: DictConfig) -> Path:
+    """``<results_dir>/<task>/<model>/f<frames>-<rag label>[-n<limit>]-<hash>``.
+
+    The readable part names the setting; the hash covers every other setting that changes results
+    (extractors, encoder, parser, data_dir, ...), so two different cells never share a directory
+    and the same cell always finds its own directory again (resume, skip when finished).
+    """
+    digest = hashlib.sha256(json.dumps(identity(cfg), sort_keys=True, default=str).encode()).hexdigest()[:8]
+    name = f"f{cfg.frames}-{rag_label(cfg.rag)}"
+    if cfg.get("limit") is not None:
+        name += f"-n{cfg.limit}"
+    return Path(cfg.results_dir) / str(cfg.task.name) / str(cfg.model.name) / f"{name}-{digest}"
+
+
+def write_atomic(path: Path, text: str) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as fh:
+            fh.write(text)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def write_json(path: Path, value: Any) -> None:
+    write_atomic(path, json.dumps(value, indent=2, ensure_ascii=False, default=str) + "\n")
+
+
+def write_jsonl(path: Path, rows) -> None:
+    write_atomic(path, "".join(json.dumps(r, ensure_ascii=False, default=str) + "\n" for r in rows))
+
+
+def is_finished(cell: Path) -> bool:
+    return (cell / "metrics.json").exists()

@@ -1,0 +1,1 @@
+"""Auxiliary-text extractors. Each builds its model lazily, on the first cache miss."""

@@ -1,0 +1,139 @@
+"""Speech to text with faster-whisper, cut into fixed windows (one retrievable document each).
+
+The timestamped segments of a whole video are cached once per (video content, model, settings);
+windowing happens after the cache, so another window length costs no transcription.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from dataclasses import dataclass
+from typing import Any
+
+from ..cache import Cache, make_key
+from ..records import AuxDoc
+from ..weights import package_version, resolve
+
+log = logging.getLogger(__name__)
+
+
+class NoAudioTrack(RuntimeError):
+    def __init__(self, path: str):
+        self.path = path
+        super().__init__(f"no_audio: {path} has no audio track; ASR is skipped for its questions")
+
+
+@dataclass(frozen=True)
+class ASRSettings:
+    model: str = "large-v3"
+    device: str = "cpu"
+    compute_type: str = "auto"
+    language: str | None = None
+    vad_filter: bool = True
+    beam_size: int = 5
+    window: float = 30.0
+
+    @classmethod
+    def from_cfg(cls, cfg: Any) -> "ASRSettings":
+        fields = cls.__dataclass_fields__
+        return cls(**{k: cfg[k] for k in fields if k in cfg})
+
+
+def resolve_device(device: str) -> str:
+    if device != "auto":
+        return device
+    try:
+        import torch
+
+        return "cuda" if torch.cuda.is_available() else "cpu"
+    except ImportError:
+        return "cpu"
+
+
+class WhisperASR:
+    """faster-whisper transcription with an on-disk cache of segments per video."""
+
+    namespace = "asr_segments"
+
+    def __init__(self, settings: ASRSettings, cache: Cache):
+        self.settings = settings
+        self.cache = cache
+        self._model = None
+        self.seconds_transcribing = 0.0
+
+    @property
+    def identity(self) -> dict[str, Any]:
+        s = self.settings
+        return {
+            "extractor": "faster-whisper",
+            "version": package_version("faster-whisper"),
+            "model": s.model,
+            "compute_type": self._compute_type(),
+            "language": s.language,
+            "vad_filter": s.vad_filter,
+            "beam_size": s.beam_size,
+        }
+
+    def _compute_type(self) -> str:
+        if self.settings.compute_type != "auto":
+            return self.settings.compute_type
+        return "float16" if resolve_device(self.settings.device) == "cuda" else "int8"
+
+    def _load(self):
+        if self._model is None:
+            from faster_whisper import WhisperModel
+
+            device = resolve_device(self.settings.device)
+            path = resolve(self.settings.model)
+            log.info("loading faster-whisper %s on %s (%s)", self.settings.model, device, self._compute_type())
+            self._model = WhisperModel(path, device=device, compute_type=self._compute_type(), cpu_threads=0)
+        return self._model
+
+    def segments(self, video_path: str, video_hash: str) -> list[dict[str, Any]]:
+        """Timestamped segments [{start, end, text}] of the whole video (cached)."""
+        key = make_key(video=video_hash, **self.identity)
+        cached = self.cache.get_json(self.namespace, key)
+        if cached is not None:
+            if cached.get("no_audio"):
+                raise NoAudioTrack(video_path)
+            return cached["segments"]
+        if not _has_audio(video_path):
+            self.cache.put_json(self.namespace, key, {"no_audio": True, "segments": []})
+            raise NoAudioTrack(video_path)
+        model = self._load()
+        t0 = time.perf_counter()
+        segs, info = model.transcribe(
+            video_path,
+            language=self.settings.language,
+            vad_filter=self.settings.vad_filter,
+            beam_size=self.settings.beam_size,
+            condition_on_previous_text=False,
+        )
+        out = [{"start": round(s.start, 2), "end": round(s.end, 2), "text": s.text.strip()} for s in segs]
+        self.seconds_transcribing += time.perf_counter() - t0
+        self.cache.put_json(self.namespace, key, {"segments": out, "language": info.language,
+                                                  "duration": info.duration, "path": video_path})
+        return out
+
+    def documents(self, video_path: str, video_hash: str) -> list[AuxDoc]:
+        return window_segments(self.segments(video_path, video_hash), self.settings.window)
+
+
+def window_segments(segments: list[dict[str, Any]], window: float) -> list[AuxDoc]:
+    """Group segments into fixed windows [k*w, (k+1)*w) by their start time; one document each."""
+    groups: dict[int, list[dict[str, Any]]] = {}
+    for seg in segments:
+        if seg["text"]:
+            groups.setdefault(int(seg["start"] // window), []).append(seg)
+    return [
+        AuxDoc("asr", " ".join(s["text"] for s in segs), k * window, (k + 1) * window)
+        for k, segs in sorted(groups.items())
+    ]
+
+
+def _has_audio(path: str) -> bool:
+    import av
+
+    with av.open(path) as container:
+        return any(s.type == "audio" for s in container.streams)

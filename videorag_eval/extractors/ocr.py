@@ -1,0 +1,122 @@
+"""On-screen text with EasyOCR, on the same frames the LVLM sees.
+
+Raw readings are cached per (video content, frame index, reader settings), so a cell with another
+frame count reuses every frame it shares with an earlier cell. Filtering (confidence, text already
+seen earlier in the video) happens after the cache, per cell.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import time
+from dataclasses import dataclass
+from typing import Any, Callable, Sequence
+
+from ..cache import Cache, make_key
+from ..records import AuxDoc, FrameSample
+from ..weights import package_version, resolve
+from .asr import resolve_device
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class OCRSettings:
+    languages: tuple[str, ...] = ("en",)
+    model_dir: str | None = None
+    min_confidence: float = 0.5
+    device: str = "cpu"
+
+    @classmethod
+    def from_cfg(cls, cfg: Any) -> "OCRSettings":
+        return cls(
+            languages=tuple(cfg.get("languages", ("en",))),
+            model_dir=cfg.get("model_dir"),
+            min_confidence=float(cfg.get("min_confidence", 0.5)),
+            device=cfg.get("device", "cpu"),
+        )
+
+
+class EasyOCRReader:
+    namespace = "ocr_frame"
+
+    def __init__(self, settings: OCRSettings, cache: Cache):
+        self.settings = settings
+        self.cache = cache
+        self._reader = None
+        self.seconds_reading = 0.0
+
+    @property
+    def identity(self) -> dict[str, Any]:
+        return {
+            "extractor": "easyocr",
+            "version": package_version("easyocr"),
+            "languages": list(self.settings.languages),
+            "weights": self.settings.model_dir or "easyocr-default",
+        }
+
+    def _load(self):
+        if self._reader is None:
+            import easyocr
+
+            model_dir = resolve(self.settings.model_dir)
+            gpu = resolve_device(self.settings.device) == "cuda"
+            log.info("loading EasyOCR %s (gpu=%s, weights=%s)", self.settings.languages, gpu, model_dir or "default")
+            kwargs: dict[str, Any] = {"gpu": gpu, "verbose": False}
+            if model_dir:
+                kwargs.update(model_storage_directory=model_dir, download_enabled=False)
+            self._reader = easyocr.Reader(list(self.settings.languages), **kwargs)
+        return self._reader
+
+    def read_frames(
+        self, video_hash: str, frames: FrameSample, decode: Callable[[Sequence[int]], list]
+    ) -> dict[int, list[dict[str, Any]]]:
+        """Raw readings [{text, conf}] per frame index; only uncached frames are decoded and read."""
+        keys = {i: make_key(video=video_hash, frame=i, **self.identity) for i in frames.indices}
+        out: dict[int, list[dict[str, Any]]] = {}
+        missing = []
+        for i, key in keys.items():
+            got = self.cache.get_json(self.namespace, key)
+            if got is None:
+                missing.append(i)
+            else:
+                out[i] = got["readings"]
+        if missing:
+            reader = self._load()
+            images = decode(missing)
+            t0 = time.perf_counter()
+            for i, image in zip(missing, images):
+                readings = [
+                    {"text": str(text), "conf": round(float(conf), 4),
+                     "box": [[int(x), int(y)] for x, y in box]}
+                    for box, text, conf in reader.readtext(image)
+                ]
+                self.cache.put_json(self.namespace, keys[i], {"readings": readings})
+                out[i] = readings
+            self.seconds_reading += time.perf_counter() - t0
+        return out
+
+    def documents(self, video_hash: str, frames: FrameSample, decode) -> list[AuxDoc]:
+        readings = self.read_frames(video_hash, frames, decode)
+        return frame_documents(readings, frames, self.settings.min_confidence)
+
+
+def _norm(text: str) -> str:
+    return re.sub(r"[^0-9a-z]+", " ", text.lower()).strip()
+
+
+def frame_documents(readings: dict[int, list[dict[str, Any]]], frames: FrameSample, min_confidence: float) -> list[AuxDoc]:
+    """One document per frame with its confident texts not already seen earlier in the video."""
+    seen: set[str] = set()
+    docs = []
+    for idx, ts in zip(frames.indices, frames.timestamps):
+        fresh = []
+        for r in readings.get(idx, []):
+            key = _norm(r["text"])
+            if r["conf"] > min_confidence and key and key not in seen:
+                seen.add(key)
+                fresh.append(r["text"].strip())
+        if fresh:
+            docs.append(AuxDoc("ocr", " ".join(fresh), ts, ts, frame_index=idx))
+    return docs

@@ -1,0 +1,108 @@
+"""Video decoding: probing a file, uniform frame sampling, reading frames.
+
+Every failure becomes a ``VideoError`` that names the file and says what to do, so the caller can
+record it against the questions of that video and go on.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+from .records import FrameSample
+
+
+class VideoError(RuntimeError):
+    """A video that cannot be used: missing, unreadable, truncated, or empty."""
+
+    def __init__(self, path: str | os.PathLike[str], reason: str, kind: str = "unreadable_video"):
+        self.path = str(path)
+        self.reason = reason
+        self.kind = kind
+        super().__init__(f"{kind}: {self.path}: {reason}")
+
+
+@dataclass(frozen=True)
+class VideoInfo:
+    path: str
+    duration: float
+    fps: float
+    total_frames: int
+    width: int
+    height: int
+    has_audio: bool
+
+
+def probe(path: str | os.PathLike[str]) -> VideoInfo:
+    """Open a video with decord (frames) and PyAV (streams); raise VideoError if unusable."""
+    p = Path(path)
+    if not p.exists():
+        raise VideoError(
+            p, "file does not exist; check task.data_dir and that the benchmark's archives are extracted",
+            kind="missing_video",
+        )
+    if p.stat().st_size == 0:
+        raise VideoError(p, "file is empty (0 bytes); re-download or re-extract it")
+    try:
+        import av
+
+        with av.open(str(p)) as container:
+            has_audio = any(s.type == "audio" for s in container.streams)
+    except Exception as exc:  # av raises many error types for broken containers
+        raise VideoError(p, f"cannot open container ({type(exc).__name__}: {exc}); the file is corrupt or truncated") from exc
+    reader = _open_reader(p)
+    total = len(reader)
+    if total <= 0:
+        raise VideoError(p, "no decodable video frames")
+    fps = float(reader.get_avg_fps()) or 1.0
+    height, width = reader[0].shape[:2]
+    # The last frame must decode too: a truncated file often lists frames it no longer has.
+    _read(reader, [total - 1], p)
+    return VideoInfo(str(p), total / fps, fps, total, width, height, has_audio)
+
+
+def _open_reader(p: Path):
+    try:
+        from decord import VideoReader, cpu
+
+        return VideoReader(str(p), ctx=cpu(0), num_threads=1)
+    except Exception as exc:
+        raise VideoError(p, f"decord cannot open it ({type(exc).__name__}: {exc}); the file is corrupt or truncated") from exc
+
+
+def _read(reader, indices, p: Path):
+    try:
+        return reader.get_batch(list(indices)).asnumpy()
+    except Exception as exc:
+        raise VideoError(p, f"frames {list(indices)[:4]}... do not decode ({type(exc).__name__}: {exc}); the file is truncated or corrupt") from exc
+
+
+def uniform_indices(total_frames: int, n: int) -> list[int]:
+    """N frame indices spread uniformly from the first to the last frame (as lmms-eval adapters do)."""
+    import numpy as np
+
+    if n <= 0:
+        raise ValueError(f"frames must be positive, got {n}")
+    n = min(n, total_frames)
+    return [int(i) for i in np.linspace(0, total_frames - 1, n, dtype=int)]
+
+
+def sample_frames(path: str | os.PathLike[str], n: int) -> FrameSample:
+    """Which N frames a cell uses (no decoding of pixels beyond the container's index)."""
+    p = Path(path)
+    if not p.exists():
+        raise VideoError(p, "file does not exist", kind="missing_video")
+    reader = _open_reader(p)
+    total = len(reader)
+    fps = float(reader.get_avg_fps()) or 1.0
+    idx = uniform_indices(total, n)
+    return FrameSample(tuple(idx), tuple(round(i / fps, 3) for i in idx), fps, total, total / fps)
+
+
+def read_frames(path: str | os.PathLike[str], indices) -> "list":
+    """Decode the given frames as RGB uint8 arrays (H, W, 3)."""
+    p = Path(path)
+    reader = _open_reader(p)
+    batch = _read(reader, indices, p)
+    return [batch[i] for i in range(batch.shape[0])]

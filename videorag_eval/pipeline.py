@@ -1,0 +1,207 @@
+"""The auxiliary-text pipeline for one question: extract (cached), retrieve, render blocks.
+
+It knows nothing of lmms-eval; the wrapper hands it a typed ``Question`` and the decoupled request.
+Extractors, the encoder and the detector are built on first use only, so a run whose texts and
+embeddings are all cached loads no model at all.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections import Counter, defaultdict
+from dataclasses import dataclass, field
+from typing import Any
+
+from . import media
+from .cache import Cache
+from .decoupling import query_texts
+from .extractors.asr import ASRSettings, NoAudioTrack, WhisperASR
+from .extractors.ocr import EasyOCRReader, OCRSettings
+from .prompt import render_block
+from .records import AuxDoc, DecoupledRequest, FrameSample, Question
+from .retrieval import EncoderSettings, TextEncoder, retrieve
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class RagSettings:
+    asr: bool = False
+    ocr: bool = False
+    det: bool = False
+    subtitles: bool = False
+    threshold: float = 0.3
+    order: str = "paper"
+    decouple: str = "auto"
+
+    @classmethod
+    def from_cfg(cls, cfg: Any) -> "RagSettings":
+        return cls(**{k: cfg[k] for k in cls.__dataclass_fields__ if k in cfg})
+
+    @property
+    def sources(self) -> tuple[str, ...]:
+        return tuple(s for s in ("asr", "ocr", "det") if getattr(self, s))
+
+    @property
+    def active(self) -> bool:
+        return bool(self.sources) or self.subtitles
+
+    def label(self) -> str:
+        """Short name of the setting, e.g. ``none``, ``subtitles``, ``asr+ocr+det_t0.3``."""
+        if not self.active:
+            return "none"
+        parts = (["subtitles"] if self.subtitles else []) + list(self.sources)
+        label = "+".join(parts)
+        if self.sources:
+            label += f"_t{self.threshold:g}"
+        return label
+
+
+@dataclass
+class AugmentResult:
+    blocks: dict[str, str] = field(default_factory=dict)
+    retrieved: dict[str, list[AuxDoc]] = field(default_factory=dict)
+    candidates: dict[str, int] = field(default_factory=dict)  # documents available per source
+    problems: list[tuple[str, str]] = field(default_factory=list)  # (kind, message)
+    frames: FrameSample | None = None
+    det: dict[str, Any] | None = None
+
+
+class VideoProblem(Exception):
+    """The question cannot be asked at all (the video is missing or broken)."""
+
+    def __init__(self, kind: str, message: str):
+        self.kind = kind
+        super().__init__(message)
+
+
+class AuxPipeline:
+    def __init__(self, rag: RagSettings, aux_cfg: Any, cache: Cache, frames: int):
+        self.rag = rag
+        self.aux_cfg = aux_cfg
+        self.cache = cache
+        self.frames = int(frames)
+        self.asr = WhisperASR(ASRSettings.from_cfg(aux_cfg["asr"]), cache) if rag.asr else None
+        self.ocr = EasyOCRReader(OCRSettings.from_cfg(aux_cfg["ocr"]), cache) if rag.ocr else None
+        self.encoder = TextEncoder(EncoderSettings.from_cfg(aux_cfg["encoder"]), cache)
+        self._det = None
+        self.timings: Counter[str] = Counter()
+        self.retrieved_counts: Counter[str] = Counter()
+        self._video_cache: dict[str, tuple[str, media.VideoInfo, FrameSample]] = {}
+        self._problem_videos: dict[str, VideoProblem] = {}
+        self._info: dict[str, media.VideoInfo] = {}
+        self._docs: dict[tuple[str, str], Any] = {}
+
+    # -- lazily built parts --------------------------------------------------------------------
+    @property
+    def det(self):
+        if self._det is None:
+            from .detection import DetectionPipeline
+
+            self._det = DetectionPipeline(self.aux_cfg["det"], self.cache)
+        return self._det
+
+    # -- per video ----------------------------------------------------------------------------
+    def check_video(self, path: str) -> media.VideoInfo:
+        """Probe a video once (cheap: no hashing, no frame decoding); raises VideoProblem if unusable."""
+        if path in self._problem_videos:
+            raise self._problem_videos[path]
+        if path not in self._info:
+            t0 = time.perf_counter()
+            try:
+                self._info[path] = media.probe(path)
+            except media.VideoError as exc:
+                self._problem_videos[path] = VideoProblem(exc.kind, str(exc))
+                raise self._problem_videos[path] from exc
+            finally:
+                self.timings["probe"] += time.perf_counter() - t0
+        return self._info[path]
+
+    def open_video(self, path: str) -> tuple[str, media.VideoInfo, FrameSample]:
+        """(content hash, info, sampled frames); raises VideoProblem once per bad video."""
+        info = self.check_video(path)
+        if path not in self._video_cache:
+            t0 = time.perf_counter()
+            try:
+                digest = self.cache.file_hash(path)
+                frames = media.sample_frames(path, self.frames)
+            except media.VideoError as exc:
+                self._problem_videos[path] = VideoProblem(exc.kind, str(exc))
+                raise self._problem_videos[path] from exc
+            finally:
+                self.timings["hash_and_sample"] += time.perf_counter() - t0
+            self._video_cache[path] = (digest, info, frames)
+        return self._video_cache[path]
+
+    def _source_docs(self, source: str, path: str, digest: str, frames: FrameSample) -> list[AuxDoc]:
+        key = (source, path)
+        if key not in self._docs:
+            t0 = time.perf_counter()
+            try:
+                if source == "asr":
+                    self._docs[key] = self.asr.documents(path, digest)
+                elif source == "ocr":
+                    self._docs[key] = self.ocr.documents(digest, frames, lambda idx: media.read_frames(path, idx))
+            except NoAudioTrack as exc:
+                self._docs[key] = exc
+            finally:
+                self.timings[f"extract_{source}"] += time.perf_counter() - t0
+        value = self._docs[key]
+        if isinstance(value, Exception):
+            raise value
+        return value
+
+    # -- per question -------------------------------------------------------------------------
+    def augment(self, question: Question, request: DecoupledRequest, subtitles: list[AuxDoc] | None = None) -> AugmentResult:
+        result = AugmentResult()
+        if not self.rag.active:
+            return result
+        if self.rag.subtitles:
+            docs = subtitles or []
+            result.retrieved["subtitles"] = docs
+            result.candidates["subtitles"] = len(docs)
+            if docs:
+                result.blocks["subtitles"] = render_block("subtitles", docs)
+        if not self.rag.sources:
+            return result
+        digest, info, frames = self.open_video(question.video)
+        result.frames = frames
+        for source in ("asr", "ocr"):
+            if not getattr(self.rag, source):
+                continue
+            try:
+                docs = self._source_docs(source, question.video, digest, frames)
+            except NoAudioTrack as exc:
+                result.problems.append(("no_audio", str(exc)))
+                docs = []
+            result.candidates[source] = len(docs)
+            t0 = time.perf_counter()
+            hits = retrieve(self.encoder, query_texts(question, request, source), docs, self.rag.threshold)
+            self.timings["retrieve"] += time.perf_counter() - t0
+            result.retrieved[source] = hits
+            self.retrieved_counts[source] += len(hits)
+            if hits:
+                result.blocks[source] = render_block(source, hits)
+        if self.rag.det:
+            t0 = time.perf_counter()
+            from .detection import entities_from_question, render_det_block
+
+            entities = list(request.det) if request.ok and request.det else entities_from_question(question.question)
+            types = list(request.types) if request.ok and request.types else None
+            det = self.det.run(question.video, digest, frames, entities, types)
+            self.timings["extract_det"] += time.perf_counter() - t0
+            result.det = det.to_dict()
+            result.retrieved["det"] = det.docs
+            result.candidates["det"] = len(det.docs)
+            self.retrieved_counts["det"] += len(det.docs)
+            if det.docs:
+                result.blocks["det"] = render_block("det", det.docs, det_block=render_det_block(det.docs, len(frames.indices)))
+        return result
+
+    def loaded_models(self) -> dict[str, bool]:
+        return {
+            "asr": bool(self.asr and self.asr._model is not None),
+            "ocr": bool(self.ocr and self.ocr._reader is not None),
+            "encoder": self.encoder.loaded,
+        }

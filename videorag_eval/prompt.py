@@ -1,0 +1,85 @@
+"""Prompt assembly: auxiliary-text blocks placed before the task's own question prompt.
+
+Each block starts with a fixed header line and ends with a blank line, so the assembled text can be
+split back (``split_augmented``) by models that reason over the auxiliary text (``text_only``).
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Callable, Sequence
+
+from .records import AuxDoc
+
+HEADERS = {
+    "ocr": "Text shown on screen in the video (recognised from its frames, in chronological order):",
+    "asr": "Speech in the video (transcribed, in chronological order):",
+    "det": "Objects detected in the video:",
+    "subtitles": "Subtitles of the video (in chronological order):",
+}
+ORDERS = {
+    "paper": ("ocr", "asr", "det"),  # as the paper's text
+    "code": ("det", "asr", "ocr"),  # as the official code
+}
+
+
+def _fmt_time(t: float) -> str:
+    return f"{t:.0f}s" if float(t).is_integer() else f"{t:.1f}s"
+
+
+def render_block(source: str, docs: Sequence[AuxDoc], det_block: str | None = None) -> str:
+    if source == "det":
+        body = det_block or ""
+    elif source in ("asr", "subtitles"):
+        body = "\n".join(f"[{_fmt_time(d.start)}-{_fmt_time(d.end)}] {d.text}" for d in docs)
+    else:
+        body = "\n".join(f"[{_fmt_time(d.start)}] {d.text}" for d in docs)
+    return f"{HEADERS[source]}\n{body.strip()}\n"
+
+
+def assemble(context: str, blocks: dict[str, str], order: str = "paper") -> str:
+    """The task's context with the non-empty blocks before it, in the configured order."""
+    if order not in ORDERS:
+        raise ValueError(f"rag.order must be one of {sorted(ORDERS)}, got {order!r}")
+    sequence = (["subtitles"] if "subtitles" in blocks else []) + list(ORDERS[order])
+    parts = [blocks[s] for s in sequence if blocks.get(s)]
+    return "\n".join(parts + [context]) if parts else context
+
+
+def split_augmented(prompt: str) -> tuple[dict[str, str], str]:
+    """Inverse of ``assemble``: ({source: block body}, the task's own context)."""
+    found: dict[str, str] = {}
+    rest = prompt
+    by_header = {h: s for s, h in HEADERS.items()}
+    while True:
+        first, _, tail = rest.partition("\n")
+        source = by_header.get(first.strip())
+        if source is None:
+            return found, rest
+        body, sep, rest = tail.partition("\n\n")
+        found[source] = body
+        if not sep:
+            return found, ""
+
+
+_OPTION = re.compile(r"^\s*\(?([A-H])[.):]\s*(.+?)\s*$")
+
+
+def parse_options(context: str) -> list[tuple[str, str]]:
+    """Lettered options ("A. text", "(A) text", "A) text") in the order they appear."""
+    out, seen = [], set()
+    for line in context.splitlines():
+        m = _OPTION.match(line)
+        if m and m.group(1) not in seen:
+            seen.add(m.group(1))
+            out.append((m.group(1), m.group(2)))
+    return out
+
+
+def count_tokens(text: str, tokenizer: Callable[[str], Sequence[int]] | None = None) -> tuple[int, str]:
+    """Tokens of ``text`` with the inner model's tokenizer when there is one, else a word-piece estimate."""
+    if not text:
+        return 0, "none"
+    if tokenizer is not None:
+        return len(tokenizer(text)), "model_tokenizer"
+    return len(re.findall(r"\w+|[^\w\s]", text)), "regex_wordpiece"

@@ -1,0 +1,35 @@
+"""What produced a number: package versions, the code's git commit, the machine."""
+
+from __future__ import annotations
+
+import platform
+import subprocess
+from pathlib import Path
+
+from .weights import package_version
+
+PACKAGES = ("videorag_eval", "lmms-eval", "torch", "transformers", "sentence-transformers", "faster-whisper",
+            "ctranslate2", "easyocr", "faiss-cpu", "faiss-gpu", "decord", "av", "datasets", "hydra-core", "numpy")
+
+
+def versions() -> dict[str, str | None]:
+    out: dict[str, str | None] = {"python": platform.python_version(), "platform": platform.platform()}
+    for dist in PACKAGES:
+        v = package_version(dist)
+        if v is not None:
+            out[dist] = v
+    out["git_commit"] = _git_commit()
+    return out
+
+
+def _git_commit() -> str | None:
+    root = Path(__file__).resolve().parent.parent
+    try:
+        sha = subprocess.run(["git", "-C", str(root), "rev-parse", "HEAD"], capture_output=True, text=True, timeout=5)
+        dirty = subprocess.run(["git", "-C", str(root), "status", "--porcelain", "--untracked-files=no"],
+                               capture_output=True, text=True, timeout=5)
+    except (OSError, subprocess.SubprocessError):
+        return None
+    if sha.returncode != 0:
+        return None
+    return sha.stdout.strip() + ("+dirty" if dirty.stdout.strip() else "")

@@ -1,0 +1,142 @@
+"""Dense retrieval of auxiliary documents, as the paper: every document above a cosine threshold.
+
+Embeddings of every text (documents, questions, options, requests) are cached per (encoder, text),
+so a later cell with another threshold or source set embeds nothing again and loads no encoder.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, replace
+from typing import Any, Sequence
+
+from .cache import Cache, make_key, text_hash
+from .records import AuxDoc
+from .weights import package_version, resolve
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class EncoderSettings:
+    kind: str = "hf_mean_pool"  # hf_mean_pool | sentence_transformers
+    model: str = "facebook/contriever"
+    device: str = "cpu"
+    batch_size: int = 32
+
+    @classmethod
+    def from_cfg(cls, cfg: Any) -> "EncoderSettings":
+        return cls(**{k: cfg[k] for k in cls.__dataclass_fields__ if k in cfg})
+
+
+class TextEncoder:
+    """L2-normalised text embeddings with a per-text disk cache; the model loads on first miss."""
+
+    namespace = "text_embedding"
+
+    def __init__(self, settings: EncoderSettings, cache: Cache):
+        if settings.kind not in ("hf_mean_pool", "sentence_transformers"):
+            raise ValueError(f"encoder.kind must be hf_mean_pool or sentence_transformers, got {settings.kind!r}")
+        self.settings = settings
+        self.cache = cache
+        self._model = None
+        self._tokenizer = None
+        self.texts_encoded = 0
+
+    @property
+    def identity(self) -> dict[str, Any]:
+        lib = "sentence-transformers" if self.settings.kind == "sentence_transformers" else "transformers"
+        return {"kind": self.settings.kind, "model": self.settings.model, "lib_version": package_version(lib)}
+
+    def _device(self) -> str:
+        from .extractors.asr import resolve_device
+
+        return resolve_device(self.settings.device)
+
+    def _load(self):
+        if self._model is not None:
+            return
+        path = resolve(self.settings.model)
+        log.info("loading text encoder %s (%s)", self.settings.model, self.settings.kind)
+        if self.settings.kind == "sentence_transformers":
+            from sentence_transformers import SentenceTransformer
+
+            self._model = SentenceTransformer(path, device=self._device())
+        else:
+            from transformers import AutoModel, AutoTokenizer
+
+            self._tokenizer = AutoTokenizer.from_pretrained(path)
+            self._model = AutoModel.from_pretrained(path).to(self._device()).eval()
+
+    def _encode_uncached(self, texts: list[str]):
+        import numpy as np
+
+        self._load()
+        self.texts_encoded += len(texts)
+        if self.settings.kind == "sentence_transformers":
+            vecs = self._model.encode(texts, batch_size=self.settings.batch_size, convert_to_numpy=True,
+                                      normalize_embeddings=False, show_progress_bar=False)
+        else:
+            import torch
+
+            chunks = []
+            for i in range(0, len(texts), self.settings.batch_size):
+                batch = self._tokenizer(texts[i:i + self.settings.batch_size], padding=True, truncation=True,
+                                        max_length=512, return_tensors="pt").to(self._device())
+                with torch.no_grad():
+                    hidden = self._model(**batch).last_hidden_state
+                mask = batch["attention_mask"].unsqueeze(-1).to(hidden.dtype)
+                chunks.append(((hidden * mask).sum(1) / mask.sum(1).clamp(min=1e-9)).cpu().numpy())
+            vecs = np.concatenate(chunks)
+        return normalise(np.asarray(vecs, dtype="float32"))
+
+    def encode(self, texts: Sequence[str]):
+        """(len(texts), dim) float32, rows L2-normalised."""
+        import numpy as np
+
+        ident = self.identity
+        keys = [make_key(text=text_hash(t), **ident) for t in texts]
+        rows: list[Any] = [self.cache.get_array(self.namespace, k) for k in keys]
+        todo = sorted({t for t, r in zip(texts, rows) if r is None})
+        if todo:
+            fresh = dict(zip(todo, self._encode_uncached(todo)))
+            for i, (t, r) in enumerate(zip(texts, rows)):
+                if r is None:
+                    rows[i] = fresh[t]
+                    self.cache.put_array(self.namespace, keys[i], fresh[t])
+        if not rows:
+            return np.zeros((0, 1), dtype="float32")
+        return np.stack(rows).astype("float32")
+
+    @property
+    def loaded(self) -> bool:
+        return self._model is not None
+
+
+def normalise(vecs):
+    import numpy as np
+
+    norms = np.linalg.norm(vecs, axis=1, keepdims=True)
+    return vecs / np.maximum(norms, 1e-12)
+
+
+def query_vector(encoder: TextEncoder, texts: Sequence[str]):
+    """The paper's query: the mean of the texts' embeddings, L2-normalised."""
+    vecs = encoder.encode(list(texts))
+    return normalise(vecs.mean(axis=0, keepdims=True))
+
+
+def retrieve(encoder: TextEncoder, query_texts: Sequence[str], docs: Sequence[AuxDoc], threshold: float) -> list[AuxDoc]:
+    """Every document whose cosine with the query exceeds ``threshold``, in chronological order."""
+    import faiss
+    import numpy as np
+
+    if not docs:
+        return []
+    doc_vecs = encoder.encode([d.text for d in docs])
+    index = faiss.IndexFlatIP(doc_vecs.shape[1])
+    index.add(np.ascontiguousarray(doc_vecs))
+    q = np.ascontiguousarray(query_vector(encoder, query_texts))
+    lims, scores, ids = index.range_search(q, float(threshold))
+    hits = [replace(docs[int(i)], score=round(float(s), 4)) for i, s in zip(ids[lims[0]:lims[1]], scores[lims[0]:lims[1]])]
+    return sorted(hits, key=lambda d: (d.start, d.frame_index or 0))

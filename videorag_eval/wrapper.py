@@ -1,0 +1,240 @@
+"""``videorag``: an lmms-eval model that wraps any other lmms-eval model with Video-RAG.
+
+Per request it reads the doc, asks the inner model to decouple the question (text only, when the
+inner model can generate text), extracts and retrieves auxiliary text, and re-issues the request
+to the inner model with the augmented context and the original visuals. With no source enabled the
+inner model receives exactly the original request.
+
+This is the only module that knows lmms-eval's request tuples; everything inside is typed records.
+Every question ends as one journal record (answered, failed, or partly failed), written before the
+next question starts, so a killed run resumes where it stopped.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections import Counter
+from typing import Any, Callable
+
+from lmms_eval.api.instance import Instance
+from lmms_eval.api.model import lmms
+
+from .benchmarks import Schema
+from .decoupling import build_decoupling_prompt, fallback_request, parse_decoupling
+from .journal import Journal
+from .pipeline import AuxPipeline, VideoProblem
+from .prompt import assemble, count_tokens
+from .records import DecoupledRequest, Question
+
+log = logging.getLogger(__name__)
+
+DECOUPLE_GEN_KWARGS = {"max_new_tokens": 256, "temperature": 0, "do_sample": False, "num_beams": 1, "until": []}
+
+
+class VideoRAG(lmms):
+    """lmms-eval model ``videorag``.
+
+    From Python: ``VideoRAG(inner=..., pipeline=..., schema=..., journal=...)``.
+    From the lmms-eval CLI: ``--model videorag --model_args config=<cell>/config.yaml`` rebuilds the
+    inner model and the pipeline from a resolved videorag_eval config.
+    """
+
+    def __init__(self, config: str | None = None, *, inner: lmms | None = None, pipeline: AuxPipeline | None = None,
+                 schema: Schema | None = None, journal: Journal | None = None, can_decouple: bool = True,
+                 subtitles: Callable[[Question, dict], list] | None = None, progress: bool = True, **_: Any) -> None:
+        super().__init__()
+        if config is not None:
+            from .runner import build_wrapper_parts
+
+            inner, pipeline, schema, journal, can_decouple, subtitles = build_wrapper_parts(config)
+        if inner is None or pipeline is None or schema is None:
+            raise ValueError("videorag needs an inner model, a pipeline and a schema (or config=<path to config.yaml>)")
+        self.inner = inner
+        self.pipeline = pipeline
+        self.schema = schema
+        self.journal = journal
+        self.can_decouple = can_decouple
+        self.subtitles = subtitles
+        self.progress = progress
+        self.is_simple = inner.is_simple
+        self.counts: Counter[str] = Counter()
+        self.timings: Counter[str] = Counter()
+        self._tokenize = _tokenizer_of(inner)
+
+    # lmms-eval sets ``lm.task_dict``; the inner model reads docs from the same dict.
+    @property
+    def task_dict(self):
+        return self.inner.task_dict
+
+    @task_dict.setter
+    def task_dict(self, value):
+        if hasattr(self, "inner"):
+            self.inner.task_dict = value
+
+    @property
+    def rank(self):
+        return self.inner.rank
+
+    @property
+    def world_size(self):
+        return self.inner.world_size
+
+    @property
+    def device(self):
+        return getattr(self.inner, "device", "cpu")
+
+    # -- lmms-eval interface ----------------------------------------------------------------------
+    def generate_until(self, requests: list[Instance]) -> list[str]:
+        from tqdm import tqdm
+
+        outputs = []
+        bar = tqdm(requests, desc="videorag questions", unit="q", disable=not self.progress or self.rank != 0)
+        for req in bar:
+            outputs.append(self._answer(req))
+            bar.set_postfix(failed=self.counts["failed"], resumed=self.counts["resumed"])
+        return outputs
+
+    def loglikelihood(self, requests):
+        return self.inner.loglikelihood(requests)
+
+    def generate_until_multi_round(self, requests):
+        return self.inner.generate_until_multi_round(requests)
+
+    # -- one question ------------------------------------------------------------------------------
+    def _answer(self, req: Instance) -> str:
+        doc_id, task, split = _doc_coords(req)
+        if self.journal is not None and (done := self.journal.get(doc_id)) is not None:
+            self.counts["resumed"] += 1
+            return done["prediction"]
+        t_start = time.perf_counter()
+        record: dict[str, Any] = {"doc_id": doc_id, "task": task, "error": None, "problems": []}
+        try:
+            doc = self.task_dict[task][split][doc_id]
+            video = self._video_of(req, doc)
+            question = self.schema.to_question(doc, doc_id, video)
+            record.update(question_id=question.question_id, video=video, answer=question.answer, letters="".join(question.letters),
+                          categories=question.categories)
+            prediction = self._answer_question(req, doc, question, record)
+        except VideoProblem as exc:
+            prediction = self._fail(record, exc.kind, str(exc))
+        except Exception as exc:  # one bad sample never kills the run
+            log.exception("question %s failed", doc_id)
+            prediction = self._fail(record, "error", f"{type(exc).__name__}: {exc}")
+        record["prediction"] = prediction
+        record["seconds"] = round(time.perf_counter() - t_start, 3)
+        if self.journal is not None:
+            self.journal.append(record)
+        return prediction
+
+    def _fail(self, record: dict[str, Any], kind: str, message: str) -> str:
+        log.error("question %s (%s): %s", record.get("question_id", record["doc_id"]), kind, message)
+        self.counts["failed"] += 1
+        record["error"] = message
+        record["error_kind"] = kind
+        record.setdefault("aux", {})
+        record.setdefault("request", None)
+        record.setdefault("aux_tokens", 0)
+        return ""
+
+    def _video_of(self, req: Instance, doc: dict) -> str:
+        doc_to_visual = req.args[2] if self.is_simple else None
+        try:
+            visuals = doc_to_visual(doc) if callable(doc_to_visual) else []
+        except SystemExit as exc:  # lmms-eval's tasks sys.exit on a missing video
+            raise VideoProblem("missing_video", f"missing_video: {exc}") from None
+        videos = [v for v in (visuals or []) if isinstance(v, str)]
+        if not videos:
+            raise VideoProblem("missing_video", f"missing_video: the task gave no video path for doc {doc}")
+        return videos[0]
+
+    def _answer_question(self, req: Instance, doc: dict, question: Question, record: dict[str, Any]) -> str:
+        rag = self.pipeline.rag
+        self.pipeline.check_video(question.video)  # a missing or broken video fails here, whatever the setting
+        request = self._decouple(req, question) if rag.sources else fallback_request("no retrieval in this setting")
+        record["request"] = request.to_dict() if request.ok else None
+        record["request_note"] = request.reason
+        subtitles = self.subtitles(question, doc) if (rag.subtitles and self.subtitles) else None
+        aug = self.pipeline.augment(question, request, subtitles=subtitles)
+        record["aux"] = {s: [d.text for d in docs] for s, docs in aug.retrieved.items()}
+        record["aux_docs"] = {s: [d.to_dict() for d in docs] for s, docs in aug.retrieved.items()}
+        record["aux_candidates"] = aug.candidates
+        if aug.frames is not None:
+            record["frames"] = {"indices": list(aug.frames.indices), "timestamps": list(aug.frames.timestamps)}
+        if aug.det is not None:
+            record["det"] = aug.det
+        for kind, message in aug.problems:
+            log.warning("question %s: %s", question.question_id, message)
+            record["problems"].append({"kind": kind, "message": message})
+        if aug.problems:
+            self.counts["partly_failed"] += 1
+            record["error"] = "; ".join(m for _, m in aug.problems)
+            record["error_kind"] = aug.problems[0][0]
+        context = req.args[0]
+        aux_text = "\n".join(aug.blocks[s] for s in aug.blocks)
+        record["aux_tokens"], record["aux_tokens_method"] = count_tokens(aux_text, self._tokenize)
+        new_context = assemble(context, aug.blocks, rag.order) if aug.blocks else context
+        t0 = time.perf_counter()
+        prediction = self._generate(req, new_context)
+        self.timings["generate"] += time.perf_counter() - t0
+        return prediction
+
+    def _decouple(self, req: Instance, question: Question) -> DecoupledRequest:
+        if self.pipeline.rag.decouple == "fallback":
+            return fallback_request("decoupling disabled (rag.decouple=fallback): query = question + options")
+        if not self.can_decouple:
+            name = type(self.inner).__name__
+            return fallback_request(f"{name} cannot generate text: query = question + options")
+        t0 = time.perf_counter()
+        prompt = build_decoupling_prompt(question)
+        doc_id, task, split = _doc_coords(req)
+        text_req = self._text_only_request(req, prompt, DECOUPLE_GEN_KWARGS)
+        try:
+            raw = self.inner.generate_until([text_req])[0]
+        except Exception as exc:
+            self.counts["decouple_failed"] += 1
+            return fallback_request(f"inner model failed on the text-only request ({type(exc).__name__}: {exc})")
+        finally:
+            self.timings["decouple"] += time.perf_counter() - t0
+        raw = raw if isinstance(raw, str) else getattr(raw, "text", str(raw))
+        parsed = parse_decoupling(raw)
+        self.counts["decouple_ok" if parsed.ok else "decouple_failed"] += 1
+        return parsed
+
+    def _text_only_request(self, req: Instance, prompt: str, gen_kwargs: dict) -> Instance:
+        doc_id, task, split = _doc_coords(req)
+        if self.is_simple:
+            args = (prompt, dict(gen_kwargs), _no_visuals, doc_id, task, split)
+        else:
+            args = (prompt, _text_messages(prompt), dict(gen_kwargs), doc_id, task, split)
+        return Instance(request_type="generate_until", arguments=args, idx=0, metadata=dict(req.metadata))
+
+    def _generate(self, req: Instance, new_context: str) -> str:
+        args = list(req.args)
+        args[0] = new_context
+        new_req = Instance(request_type=req.request_type, arguments=tuple(args), idx=req.idx, metadata=dict(req.metadata))
+        out = self.inner.generate_until([new_req])[0]
+        return out if isinstance(out, str) else getattr(out, "text", str(out))
+
+
+def _doc_coords(req: Instance) -> tuple[int, str, str]:
+    a = req.args
+    return int(a[3]), a[4], a[5]
+
+
+def _no_visuals(doc) -> list:
+    return []
+
+
+def _text_messages(prompt: str):
+    def to_messages(doc):
+        return [{"role": "user", "content": [{"type": "text", "text": prompt}]}]
+
+    return to_messages
+
+
+def _tokenizer_of(model) -> Callable[[str], list[int]] | None:
+    tok = getattr(model, "tokenizer", None) or getattr(getattr(model, "processor", None), "tokenizer", None)
+    if tok is None or not hasattr(tok, "encode"):
+        return None
+    return lambda text: tok.encode(text, add_special_tokens=False)
