@@ -73,7 +73,9 @@ def run_cell(cfg: DictConfig) -> Path:
 
 def _evaluate(cfg: DictConfig, cell: Path) -> Path:
     t0 = time.perf_counter()
-    from .tasks import prepare_task
+    from .tasks import configure_environment, prepare_task
+
+    configure_environment(cfg.cache_dir)
     from .wrapper import VideoRAG
 
     lmms_task, include_path, data_dir = prepare_task(cfg.task, cfg.cache_dir)

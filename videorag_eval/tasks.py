@@ -8,6 +8,7 @@ environment juggling by the user.
 from __future__ import annotations
 
 import os
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -17,9 +18,34 @@ from .cache import make_key
 
 TASKS_ROOT = Path(__file__).resolve().parent.parent / "tasks"
 
-# task name -> (template YAML relative to tasks/, annotation file inside a data dir, bundled data dir)
-TEMPLATES = {
-    "demo": ("demo/videorag_demo.yaml", "videomme/test-00000-of-00001.parquet", TASKS_ROOT / "demo" / "data"),
+
+@dataclass(frozen=True)
+class TaskSpec:
+    """How one benchmark is run through lmms-eval."""
+
+    name: str  # our task name (config ``task.name``)
+    overrides: str  # our YAML under tasks/ (task name, doc_to_visual)
+    lmms_yaml: str | None  # lmms-eval's packaged YAML it builds on (None: ours is complete)
+    annotations: str  # annotation file inside a local copy
+    split: str  # the split lmms-eval evaluates
+    hub_cache_dir: str | None  # where lmms-eval's hub download puts videos, under $HF_HOME
+    bundled: Path | None = None  # data shipped with this repo
+
+    def lmms_task(self) -> str:
+        return yaml.safe_load((TASKS_ROOT / self.overrides).read_text().replace("!function", ""))["task"]
+
+
+SPECS = {
+    s.name: s
+    for s in (
+        TaskSpec("demo", "demo/videorag_demo.yaml", None, "videomme/test-00000-of-00001.parquet", "test", None,
+                 TASKS_ROOT / "demo" / "data"),
+        TaskSpec("videomme", "videomme/videorag_videomme.yaml", "videomme/videomme.yaml",
+                 "videomme/test-00000-of-00001.parquet", "test", "videomme"),
+        TaskSpec("mlvu", "mlvu/videorag_mlvu.yaml", "mlvu/mlvu_dev.yaml", "mlvu/test-00000-of-00001.parquet", "test", "mlvu"),
+        TaskSpec("longvideobench", "longvideobench/videorag_longvideobench.yaml", "longvideobench/longvideobench_val_v.yaml",
+                 "lvb_val.json", "validation", "datasets/longvideobench"),
+    )
 }
 
 
@@ -27,28 +53,76 @@ class TaskSetupError(RuntimeError):
     pass
 
 
+def configure_environment(cache_dir: str | os.PathLike[str]) -> None:
+    """Keep the datasets library's Arrow cache inside our cache dir (never in ~/.cache), unless the
+    user chose one. Must run before ``datasets`` is imported."""
+    os.environ.setdefault("HF_DATASETS_CACHE", str(Path(cache_dir).resolve() / "hf_datasets"))
+
+
+def get_spec(name: str) -> TaskSpec:
+    if name not in SPECS:
+        raise TaskSetupError(f"unknown task {name!r}; known: {', '.join(SPECS)}")
+    return SPECS[name]
+
+
+def resolve_data_dir(task_cfg: Any) -> tuple[Path, bool]:
+    """(benchmark root, is_local). Local: task.data_dir or the bundled copy; else the hub download."""
+    spec = get_spec(str(task_cfg["name"]))
+    chosen = task_cfg.get("data_dir") or spec.bundled
+    if chosen:
+        return Path(chosen).expanduser().resolve(), True
+    hf_home = Path(os.environ.get("HF_HOME", "~/.cache/huggingface")).expanduser()
+    return (hf_home / spec.hub_cache_dir).resolve(), False
+
+
 def prepare_task(task_cfg: Any, cache_dir: str | os.PathLike[str]) -> tuple[str, str, Path]:
-    """(lmms-eval task name, include path for TaskManager, data dir) for the configured task."""
-    name = str(task_cfg["name"])
-    if name not in TEMPLATES:
-        raise TaskSetupError(f"task {name!r} has no template; known: {', '.join(TEMPLATES)}")
-    template, annotations, bundled = TEMPLATES[name]
-    data_dir = Path(task_cfg.get("data_dir") or bundled).expanduser().resolve()
-    ann = data_dir / annotations
-    if not ann.exists():
-        raise TaskSetupError(
-            f"{ann} not found: task.data_dir={data_dir} must be laid out like the benchmark's hub repo "
-            f"(see CONTRACT: {name} expects {annotations})"
-        )
-    lmms_task = str(task_cfg["lmms_task"])
-    include_dir = Path(cache_dir).resolve() / "lmms_tasks" / make_key(task=lmms_task, data=str(data_dir))[:16]
+    """(lmms-eval task name, include path for TaskManager, benchmark root) for the configured task.
+
+    Writes a small YAML under the cache that includes our overrides (and lmms-eval's own task), and
+    for a local copy points ``data_files`` at its annotation file.
+    """
+    spec = get_spec(str(task_cfg["name"]))
+    data_dir, local = resolve_data_dir(task_cfg)
+    includes = [str(TASKS_ROOT / spec.overrides)]
+    if spec.lmms_yaml:
+        import lmms_eval.tasks
+
+        includes.append(str(Path(lmms_eval.tasks.__file__).parent / spec.lmms_yaml))
+    lmms_task = spec.lmms_task()
+    config: dict[str, Any] = {"include": includes, "task": lmms_task}
+    if local:
+        ann = data_dir / spec.annotations
+        if not ann.exists():
+            raise TaskSetupError(
+                f"{ann} not found: task.data_dir={data_dir} must be laid out like the {spec.name} hub repo after "
+                f"extracting its archives (CONTRACT: {spec.name} expects {spec.annotations} and its videos)"
+            )
+        config["dataset_path"] = "parquet" if ann.suffix == ".parquet" else "json"
+        config["dataset_kwargs"] = {"data_files": {spec.split: str(ann)}}
+    include_dir = Path(cache_dir).resolve() / "lmms_tasks" / make_key(task=lmms_task, data=str(data_dir), local=local)[:16]
     include_dir.mkdir(parents=True, exist_ok=True)
-    config = {
-        "include": str(TASKS_ROOT / template),
-        "task": lmms_task,
-        "dataset_path": "parquet" if ann.suffix == ".parquet" else "json",
-        "dataset_kwargs": {"data_files": {"test": str(ann)}},
-    }
     (include_dir / f"{lmms_task}.yaml").write_text(yaml.safe_dump(config, sort_keys=False))
     os.environ["VIDEORAG_DATA_DIR"] = str(data_dir)
     return lmms_task, str(include_dir), data_dir
+
+
+def load_videos(task_cfg: Any, cache_dir: str | os.PathLike[str], limit: int | None = None) -> list[str]:
+    """The distinct video paths of a task's questions (first ``limit`` questions), in order."""
+    configure_environment(cache_dir)
+    from lmms_eval.tasks import TaskManager, get_task_dict
+
+    lmms_task, include_path, _ = prepare_task(task_cfg, cache_dir)
+    task = get_task_dict([lmms_task], TaskManager("WARNING", include_path=include_path))[lmms_task]
+    docs = task.test_docs() if task.has_test_docs() else task.validation_docs()
+    videos: list[str] = []
+    for i, doc in enumerate(docs):
+        if limit is not None and i >= limit:
+            break
+        try:
+            visuals = task.doc_to_visual(doc)
+        except SystemExit as exc:  # lmms-eval's tasks exit on a missing video
+            visuals = [str(exc)]
+        for v in visuals or []:
+            if isinstance(v, str) and v not in videos:
+                videos.append(v)
+    return videos
