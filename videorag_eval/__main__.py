@@ -8,9 +8,19 @@ from omegaconf import DictConfig
 
 @hydra.main(config_path="../conf", config_name="config", version_base="1.3")
 def main(cfg: DictConfig) -> None:
-    from .runner import run_cell
+    import logging
+    import sys
 
-    run_cell(cfg)
+    from .runner import ConfigError, run_cell
+    from .subtitles import NoSubtitles
+    from .tasks import TaskSetupError
+    from .weights import MissingWeights
+
+    try:
+        run_cell(cfg)
+    except (ConfigError, TaskSetupError, NoSubtitles, MissingWeights) as exc:
+        logging.getLogger("videorag_eval").error("%s", exc)
+        sys.exit(2)
 
 
 if __name__ == "__main__":

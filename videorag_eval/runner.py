@@ -38,10 +38,31 @@ def build_inner(cfg: DictConfig, pipeline: AuxPipeline):
     from lmms_eval.models import get_model
 
     args = OmegaConf.to_container(m.model_args, resolve=True) or {}
+    if m.get("tiny"):  # a random tiny model built offline, for tests
+        from .models.tiny import ensure_tiny
+
+        args["pretrained"] = ensure_tiny(str(m.tiny), cfg.cache_dir)
     if m.get("frame_arg"):
         args[m.frame_arg] = int(cfg.frames)
     cls = get_model(m.adapter, force_simple=bool(m.get("force_simple", False)))
     return cls(**args)
+
+
+def check_config(cfg: DictConfig) -> None:
+    """Errors a user can fix, raised before any work starts."""
+    fixed = cfg.model.get("frames_fixed")
+    if fixed is not None and int(cfg.frames) != int(fixed):
+        raise ConfigError(f"model={cfg.model.name} always reads {fixed} frames; set frames={fixed} (got frames={cfg.frames})")
+    if int(cfg.frames) <= 0:
+        raise ConfigError(f"frames must be a positive integer, got {cfg.frames}")
+    if cfg.parser not in ("lmms_eval", "paper"):
+        raise ConfigError(f"parser must be lmms_eval or paper, got {cfg.parser!r}")
+    if RagSettings.from_cfg(cfg.rag).subtitles and str(cfg.task.name) == "mlvu":
+        raise ConfigError("rag=subtitles: MLVU ships no subtitles; use rag=asr (speech transcribed by Whisper) instead")
+
+
+class ConfigError(ValueError):
+    pass
 
 
 def build_wrapper_parts(config_path: str):
@@ -50,10 +71,11 @@ def build_wrapper_parts(config_path: str):
     pipeline = build_pipeline(cfg)
     inner = build_inner(cfg, pipeline)
     journal = Journal(Path(config_path).parent / "journal.jsonl")
-    return inner, pipeline, get_schema(cfg.task.schema), journal, bool(cfg.model.generates_text), None
+    return inner, pipeline, get_schema(cfg.task.schema), journal, str(cfg.model.decouple_route), None
 
 
 def run_cell(cfg: DictConfig) -> Path:
+    check_config(cfg)
     cell = cells.cell_dir(cfg)
     if cells.is_finished(cell) and not cfg.force:
         log.info("cell already finished, not run again: %s (force=true to redo it)", cell)
@@ -83,10 +105,15 @@ def _evaluate(cfg: DictConfig, cell: Path) -> Path:
     if len(journal):
         log.info("resuming %s: %d question(s) already answered", cell, len(journal))
     pipeline = build_pipeline(cfg)
+    subtitles = None
+    if pipeline.rag.subtitles:
+        from .subtitles import provider_for
+
+        subtitles = provider_for(str(cfg.task.name), data_dir, int(cfg.frames))
     t_build = time.perf_counter()
     inner = build_inner(cfg, pipeline)
     wrapper = VideoRAG(inner=inner, pipeline=pipeline, schema=get_schema(cfg.task.schema), journal=journal,
-                       can_decouple=bool(cfg.model.generates_text))
+                       decouple_route=str(cfg.model.decouple_route), subtitles=subtitles)
     t_model = time.perf_counter() - t_build
 
     from lmms_eval.evaluator import simple_evaluate
@@ -96,6 +123,7 @@ def _evaluate(cfg: DictConfig, cell: Path) -> Path:
     results = simple_evaluate(
         model=wrapper, tasks=[lmms_task], limit=cfg.limit, batch_size=1, log_samples=True,
         task_manager=task_manager, verbosity="WARNING", process_docs_parallel=1,
+        gen_kwargs=",".join(f"{k}={v}" for k, v in cfg.generation.items()),
         random_seed=cfg.seed, numpy_random_seed=cfg.seed, torch_random_seed=cfg.seed, fewshot_random_seed=cfg.seed,
     )
     if results is None:  # not rank 0 under data parallel

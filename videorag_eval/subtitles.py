@@ -90,3 +90,17 @@ def _lvb_time(value) -> float:
     for p in parts:
         seconds = seconds * 60 + p
     return seconds
+
+
+def provider_for(task_name: str, data_dir: Path, frames: int):
+    """A function (question, doc) -> subtitle documents for the task; raises NoSubtitles for MLVU."""
+    from . import media
+
+    if task_name in ("videomme", "demo"):
+        return lambda q, doc: videomme_subtitles(data_dir, str(doc["videoID"]), media.sample_frames(q.video, frames))
+    if task_name == "longvideobench":
+        return lambda q, doc: longvideobench_subtitles(data_dir, str(doc["subtitle_path"]))
+    raise NoSubtitles(
+        f"rag=subtitles: task {task_name!r} has no subtitles (MLVU ships none); "
+        "use rag=asr for speech transcribed by Whisper instead"
+    )

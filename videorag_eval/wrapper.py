@@ -41,20 +41,22 @@ class VideoRAG(lmms):
     """
 
     def __init__(self, config: str | None = None, *, inner: lmms | None = None, pipeline: AuxPipeline | None = None,
-                 schema: Schema | None = None, journal: Journal | None = None, can_decouple: bool = True,
+                 schema: Schema | None = None, journal: Journal | None = None, decouple_route: str = "text_only",
                  subtitles: Callable[[Question, dict], list] | None = None, progress: bool = True, **_: Any) -> None:
         super().__init__()
         if config is not None:
             from .runner import build_wrapper_parts
 
-            inner, pipeline, schema, journal, can_decouple, subtitles = build_wrapper_parts(config)
+            inner, pipeline, schema, journal, decouple_route, subtitles = build_wrapper_parts(config)
         if inner is None or pipeline is None or schema is None:
             raise ValueError("videorag needs an inner model, a pipeline and a schema (or config=<path to config.yaml>)")
         self.inner = inner
         self.pipeline = pipeline
         self.schema = schema
         self.journal = journal
-        self.can_decouple = can_decouple
+        if decouple_route not in ("text_only", "with_video", "fallback"):
+            raise ValueError(f"model.decouple_route must be text_only, with_video or fallback, got {decouple_route!r}")
+        self.decouple_route = decouple_route
         self.subtitles = subtitles
         self.progress = progress
         self.is_simple = inner.is_simple
@@ -173,22 +175,25 @@ class VideoRAG(lmms):
         context = req.args[0]
         aux_text = "\n".join(aug.blocks[s] for s in aug.blocks)
         record["aux_tokens"], record["aux_tokens_method"] = count_tokens(aux_text, self._tokenize)
-        new_context = assemble(context, aug.blocks, rag.order) if aug.blocks else context
+        new_context = assemble(context, aug.blocks, rag.order) if aug.blocks else None
         t0 = time.perf_counter()
-        prediction = self._generate(req, new_context)
+        prediction = self._generate(req, new_context, aux_text=assemble("", aug.blocks, rag.order).strip() or None)
         self.timings["generate"] += time.perf_counter() - t0
         return prediction
 
     def _decouple(self, req: Instance, question: Question) -> DecoupledRequest:
         if self.pipeline.rag.decouple == "fallback":
             return fallback_request("decoupling disabled (rag.decouple=fallback): query = question + options")
-        if not self.can_decouple:
+        if self.decouple_route == "fallback":
             name = type(self.inner).__name__
-            return fallback_request(f"{name} cannot generate text: query = question + options")
+            return fallback_request(f"{name} cannot write the request (decouple_route=fallback): query = question + options")
         t0 = time.perf_counter()
         prompt = build_decoupling_prompt(question)
         doc_id, task, split = _doc_coords(req)
-        text_req = self._text_only_request(req, prompt, DECOUPLE_GEN_KWARGS)
+        if self.decouple_route == "with_video":  # adapters that cannot take a text-only request
+            text_req = self._replace_text(req, prompt, DECOUPLE_GEN_KWARGS)
+        else:
+            text_req = self._text_only_request(req, prompt, DECOUPLE_GEN_KWARGS)
         try:
             raw = self.inner.generate_until([text_req])[0]
         except Exception as exc:
@@ -209,10 +214,24 @@ class VideoRAG(lmms):
             args = (prompt, _text_messages(prompt), dict(gen_kwargs), doc_id, task, split)
         return Instance(request_type="generate_until", arguments=args, idx=0, metadata=dict(req.metadata))
 
-    def _generate(self, req: Instance, new_context: str) -> str:
+    def _replace_text(self, req: Instance, new_context: str, gen_kwargs: dict | None = None,
+                      aux_text: str | None = None) -> Instance:
+        """The same request (same visuals) with another text; for chat-style requests the auxiliary
+        text goes in as a text item before the question."""
         args = list(req.args)
         args[0] = new_context
-        new_req = Instance(request_type=req.request_type, arguments=tuple(args), idx=req.idx, metadata=dict(req.metadata))
+        if self.is_simple:
+            if gen_kwargs is not None:
+                args[1] = dict(gen_kwargs)
+        else:
+            args[1] = _messages_with_text(args[1], new_context if aux_text is None else None, aux_text)
+            if gen_kwargs is not None:
+                args[2] = dict(gen_kwargs)
+        return Instance(request_type=req.request_type, arguments=tuple(args), idx=req.idx, metadata=dict(req.metadata))
+
+    def _generate(self, req: Instance, new_context: str | None, aux_text: str | None = None) -> str:
+        """Ask the inner model; with no auxiliary text, exactly the original request."""
+        new_req = req if new_context is None else self._replace_text(req, new_context, aux_text=aux_text)
         out = self.inner.generate_until([new_req])[0]
         return out if isinstance(out, str) else getattr(out, "text", str(out))
 
@@ -229,6 +248,28 @@ def _no_visuals(doc) -> list:
 def _text_messages(prompt: str):
     def to_messages(doc):
         return [{"role": "user", "content": [{"type": "text", "text": prompt}]}]
+
+    return to_messages
+
+
+def _messages_with_text(doc_to_messages, replace_text: str | None, aux_text: str | None):
+    """Wrap a chat task's doc_to_messages: either replace the user's text items by one text
+    (decoupling with the video), or insert the auxiliary text as a text item before the first one."""
+
+    def to_messages(doc):
+        messages = [dict(m) for m in doc_to_messages(doc)]
+        for m in messages:
+            if m.get("role") != "user":
+                continue
+            content = list(m["content"]) if isinstance(m["content"], list) else [{"type": "text", "text": m["content"]}]
+            first_text = next((i for i, c in enumerate(content) if c.get("type") == "text"), len(content))
+            if replace_text is not None:
+                content = [c for c in content if c.get("type") != "text"] + [{"type": "text", "text": replace_text}]
+            elif aux_text:
+                content.insert(first_text, {"type": "text", "text": aux_text})
+            m["content"] = content
+            break
+        return messages
 
     return to_messages
 
