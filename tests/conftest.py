@@ -32,3 +32,9 @@ def minilm_encoder(session_cache):
 
     return TextEncoder(EncoderSettings(kind="sentence_transformers", model="packaged:all-MiniLM-L6-v2", device="cpu"),
                        session_cache)
+
+
+@pytest.fixture(scope="session")
+def e2e_cache(tmp_path_factory):
+    """The extraction cache shared by every end-to-end run of the session (real models run once per video)."""
+    return tmp_path_factory.mktemp("e2e_cache")

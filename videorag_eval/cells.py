@@ -16,9 +16,21 @@ _NOT_IDENTITY = ("results_dir", "cache_dir", "force", "hydra", "launcher", "prog
 
 
 def identity(cfg: DictConfig) -> dict[str, Any]:
+    """The settings that determine a cell's results.
+
+    Settings that cannot matter are dropped, so equivalent cells coincide: without retrieval the
+    threshold and extractor settings play no part (``rag=none`` swept over thresholds is one cell).
+    """
     data = OmegaConf.to_container(cfg, resolve=True)
     for key in _NOT_IDENTITY:
         data.pop(key, None)
+    rag = data.get("rag", {})
+    if not any(rag.get(s) for s in ("asr", "ocr", "det")):
+        for key in ("threshold", "decouple", "preset"):
+            rag.pop(key, None)
+        data.pop("aux", None)
+        if not rag.get("subtitles"):
+            rag.pop("order", None)
     return data
 
 

@@ -50,7 +50,7 @@ def probe(path: str | os.PathLike[str]) -> VideoInfo:
         with av.open(str(p)) as container:
             has_audio = any(s.type == "audio" for s in container.streams)
     except Exception as exc:  # av raises many error types for broken containers
-        raise VideoError(p, f"cannot open container ({type(exc).__name__}: {exc}); the file is corrupt or truncated") from exc
+        raise VideoError(p, f"cannot open container ({type(exc).__name__}: {exc}); the file is truncated or corrupt; re-download or re-extract it") from exc
     reader = _open_reader(p)
     total = len(reader)
     if total <= 0:
@@ -68,14 +68,14 @@ def _open_reader(p: Path):
 
         return VideoReader(str(p), ctx=cpu(0), num_threads=1)
     except Exception as exc:
-        raise VideoError(p, f"decord cannot open it ({type(exc).__name__}: {exc}); the file is corrupt or truncated") from exc
+        raise VideoError(p, f"decord cannot open it ({type(exc).__name__}: {exc}); the file is truncated or corrupt; re-download or re-extract it") from exc
 
 
 def _read(reader, indices, p: Path):
     try:
         return reader.get_batch(list(indices)).asnumpy()
     except Exception as exc:
-        raise VideoError(p, f"frames {list(indices)[:4]}... do not decode ({type(exc).__name__}: {exc}); the file is truncated or corrupt") from exc
+        raise VideoError(p, f"frames {list(indices)[:4]}... do not decode ({type(exc).__name__}: {exc}); the file is truncated or corrupt; re-download or re-extract it") from exc
 
 
 def uniform_indices(total_frames: int, n: int) -> list[int]:
