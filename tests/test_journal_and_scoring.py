@@ -29,7 +29,7 @@ def test_failed_questions_count_as_wrong_and_breakdowns_follow_categories():
         {"doc_id": 2, "prediction": "", "answer": "B", "letters": "ABCD", "error": "missing_video", "categories": {"source": "ocr"}},
         {"doc_id": 3, "prediction": "D", "answer": "A", "letters": "ABCD", "categories": {"source": "asr"}},
     ]
-    scored = score_records(records, "lmms_eval", lambda r: r["letters"])
+    scored = score_records(records, "lmms_eval", "videomme")
     assert [r["correct"] for r in scored] == [True, True, False, False]
     assert accuracy(scored) == 50.0
     acc, n = by_category(scored, ["source", "domain"])

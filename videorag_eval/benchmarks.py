@@ -51,7 +51,7 @@ def _mlvu(doc: Mapping[str, Any], doc_id: int, video: str) -> Question:
         question=stem,
         options=tuple(str(c) for c in doc["candidates"]),
         answer=str(doc["answer"]).strip() or None,
-        categories={"task_type": str(doc["task_type"])},
+        categories={"task_type": str(doc["task_type"]), **({"source": str(doc["source"])} if "source" in doc else {})},
     )
 
 
@@ -64,7 +64,8 @@ def _longvideobench(doc: Mapping[str, Any], doc_id: int, video: str) -> Question
         question=str(doc["question"]),
         options=options,
         answer="ABCDE"[int(doc["correct_choice"])],
-        categories={"duration_group": str(doc["duration_group"]), "question_category": str(doc["question_category"])},
+        categories={"duration_group": str(doc["duration_group"]), "question_category": str(doc["question_category"]),
+                    **({"source": str(doc["source"])} if "source" in doc else {})},
     )
 
 

@@ -141,10 +141,10 @@ def _evaluate(cfg: DictConfig, cell: Path) -> Path:
 
 def score_cell(cfg: DictConfig, records: list[dict[str, Any]], wrapper, pipeline: AuxPipeline):
     from .provenance import versions
-    from .scoring import accuracy, by_category, score_records
+    from .scoring import accuracy, by_category, official_scores, score_records
 
     schema = get_schema(cfg.task.schema)
-    scored = score_records(records, cfg.parser, lambda r: r.get("letters") or "ABCD")
+    scored = score_records(records, cfg.parser, schema.name, int(cfg.seed))
     acc_by, n_by = by_category(scored, cfg.task.get("breakdowns") or schema.category_keys)
     rag = RagSettings.from_cfg(cfg.rag)
     failures: dict[str, int] = {}
@@ -166,6 +166,7 @@ def score_cell(cfg: DictConfig, records: list[dict[str, Any]], wrapper, pipeline
         "failures": failures,
         "by_category": acc_by,
         "by_category_n": n_by,
+        "official": official_scores(schema.name, scored),
         "parser": cfg.parser,
         "aux_retrieved": aux_counts,
         "aux_tokens_mean": round(sum(r.get("aux_tokens", 0) for r in scored) / max(len(scored), 1), 1),
@@ -187,6 +188,9 @@ def print_summary(metrics: dict[str, Any], cell: Path, skipped: bool = False) ->
         f"  accuracy {metrics['accuracy']:.1f}% over n={metrics['n']} questions; failed {metrics['n_failed']}"
         + (f" {metrics['failures']}" if metrics.get("failures") else "") + f"; parser={metrics['parser']}",
     ]
+    official = {k: v for k, v in (metrics.get("official") or {}).items() if isinstance(v, (int, float))}
+    if official and set(official) != {"videomme_accuracy"}:
+        lines.append("  official: " + ", ".join(f"{k} {v:.1f}" for k, v in official.items()))
     for key, groups in metrics.get("by_category", {}).items():
         if key in ("source", "duration", "duration_group", "task_type") and len(groups) <= 12:
             n = metrics.get("by_category_n", {}).get(key, {})

@@ -1,0 +1,108 @@
+"""Local synthetic copies of Video-MME, MLVU and LongVideoBench, built from the bundled demo.
+
+Each copy has the real benchmark's layout and column names (CONTRACT, "Local benchmark copies"),
+with the demo's real speech, rendered text and shapes, so ``task.data_dir=<copy>`` exercises the
+real lmms-eval task definitions offline:
+
+    python tasks/synthetic.py OUT_DIR            # writes OUT_DIR/{videomme,mlvu,longvideobench}
+
+Video-MME: the demo already is a Video-MME copy. MLVU: options move into the question as "(A) ..."
+lines, ``candidates`` hold their texts, task types are MLVU's. LongVideoBench: ``lvb_val.json`` with
+``option0..4`` ("N/A" unused), an integer ``correct_choice`` and subtitle JSON files.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import re
+import shutil
+from pathlib import Path
+
+import pandas as pd
+
+DEMO = Path(__file__).resolve().parent / "demo" / "data"
+# which real category each demo source stands in for
+MLVU_TYPE = {"asr": "plotQA", "ocr": "needle", "det": "count", "none": "topic_reasoning"}
+LVB_CATEGORY = {"asr": "T2E", "ocr": "S2O", "det": "O3O", "none": "SSS"}
+
+
+def _demo_frame(demo: Path) -> pd.DataFrame:
+    return pd.read_parquet(demo / "videomme" / "test-00000-of-00001.parquet")
+
+
+def _option_texts(options) -> list[str]:
+    return [re.sub(r"^[A-H]\.\s*", "", str(o)) for o in options]
+
+
+def make_videomme(out: Path, demo: Path = DEMO) -> Path:
+    if out.exists():
+        shutil.rmtree(out)
+    shutil.copytree(demo, out, ignore=shutil.ignore_patterns("manifest.json"))
+    return out
+
+
+def make_mlvu(out: Path, demo: Path = DEMO) -> Path:
+    df = _demo_frame(demo)
+    (out / "mlvu").mkdir(parents=True, exist_ok=True)
+    (out / "video").mkdir(parents=True, exist_ok=True)
+    rows = []
+    for _, r in df.iterrows():
+        texts = _option_texts(r.options)
+        question = r.question + "\n" + "\n".join(f"({'ABCDEFGH'[i]}) {t}" for i, t in enumerate(texts))
+        video_name = f"video/{r.videoID}.mp4"
+        rows.append({"video_name": video_name, "duration": 30.0, "question": question, "candidates": texts,
+                     "answer": r.answer, "task_type": MLVU_TYPE[r.source], "question_id": f"mlvu_{r.question_id}",
+                     "source": r.source})
+        if not (out / video_name).exists():
+            shutil.copy(demo / "data" / f"{r.videoID}.mp4", out / video_name)
+    pd.DataFrame(rows).to_parquet(out / "mlvu" / "test-00000-of-00001.parquet")
+    return out
+
+
+def _srt_to_lvb(srt: Path) -> list[dict]:
+    cues = []
+    for block in srt.read_text().strip().split("\n\n"):
+        lines = block.strip().split("\n")
+        if len(lines) >= 3 and "-->" in lines[1]:
+            start, end = (t.strip().replace(",", ".") for t in lines[1].split("-->"))
+            text = re.sub(r"<[^>]+>", "", " ".join(lines[2:])).strip()
+            cues.append({"start": start, "end": end, "line": text})
+    return cues
+
+
+def make_longvideobench(out: Path, demo: Path = DEMO) -> Path:
+    df = _demo_frame(demo)
+    (out / "videos").mkdir(parents=True, exist_ok=True)
+    (out / "subtitles").mkdir(parents=True, exist_ok=True)
+    records = []
+    for i, r in df.iterrows():
+        texts = _option_texts(r.options)
+        video_path, subtitle_path = f"{r.videoID}.mp4", f"{r.videoID}_en.json"
+        if not (out / "videos" / video_path).exists():
+            shutil.copy(demo / "data" / video_path, out / "videos" / video_path)
+            (out / "subtitles" / subtitle_path).write_text(json.dumps(_srt_to_lvb(demo / "subtitle" / f"{r.videoID}.srt")))
+        record = {"video_id": r.videoID, "video_path": video_path, "subtitle_path": subtitle_path, "duration": 30.0,
+                  "duration_group": 60, "starting_timestamp_for_subtitles": 0, "question": r.question,
+                  "question_category": LVB_CATEGORY[r.source], "topic_category": "synthetic",
+                  "correct_choice": "ABCDE".index(r.answer), "id": f"lvb_{r.question_id}", "source": r.source,
+                  "view_count": 0, "question_wo_referring_query": r.question}
+        for k in range(5):
+            record[f"option{k}"] = texts[k] if k < len(texts) else "N/A"
+        records.append(record)
+    (out / "lvb_val.json").write_text(json.dumps(records, indent=1))
+    return out
+
+
+MAKERS = {"videomme": make_videomme, "mlvu": make_mlvu, "longvideobench": make_longvideobench}
+
+
+def make_all(root: Path, demo: Path = DEMO) -> dict[str, Path]:
+    return {name: make(root / name, demo) for name, make in MAKERS.items()}
+
+
+if __name__ == "__main__":
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("out", type=Path)
+    for name, path in make_all(parser.parse_args().out).items():
+        print(f"{name}: {path}")
