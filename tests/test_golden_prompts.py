@@ -1,0 +1,101 @@
+"""Golden prompts: the exact text the inner model receives, per task and RAG setting.
+
+The inner model here is a recorder (it answers "A" and keeps every request); everything else is
+real: Hydra config, lmms-eval tasks and evaluator, extraction, retrieval, prompt assembly. Under
+``rag=none`` the recorded text must equal what plain lmms-eval sends to the same model.
+Regenerate after an intended prompt change with ``UPDATE_GOLDEN=1 python -m pytest tests/test_golden_prompts.py``.
+"""
+
+import os
+import sys
+from pathlib import Path
+
+import pytest
+from lmms_eval.api.model import lmms
+
+from helpers import compose
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tasks"))
+import synthetic  # noqa: E402
+
+pytestmark = pytest.mark.slow
+GOLDEN = Path(__file__).resolve().parent / "golden"
+LIMIT = 3
+
+
+class Recorder(lmms):
+    is_simple = True
+
+    def __init__(self):
+        super().__init__()
+        self.seen = []
+
+    def generate_until(self, requests):
+        for r in requests:
+            self.seen.append({"doc_id": r.args[3], "context": r.args[0], "visuals": r.args[2](self.task_dict[r.args[4]][r.args[5]][r.args[3]])})
+        return ["A"] * len(requests)
+
+    def loglikelihood(self, requests):
+        raise NotImplementedError
+
+    def generate_until_multi_round(self, requests):
+        raise NotImplementedError
+
+
+@pytest.fixture(scope="module")
+def copies(tmp_path_factory):
+    return synthetic.make_all(tmp_path_factory.mktemp("golden_bench"))
+
+
+def _run(monkeypatch, tmp_path, e2e_cache, overrides):
+    from videorag_eval import runner
+
+    recorder = Recorder()
+    monkeypatch.setattr(runner, "build_inner", lambda cfg, pipeline: recorder)
+    runner.run_cell(compose(*overrides, f"limit={LIMIT}", f"results_dir={tmp_path}", f"cache_dir={e2e_cache}"))
+    return recorder
+
+
+def _render(seen):
+    return "".join(f"===== doc {s['doc_id']} =====\n{s['context']}\n" for s in sorted(seen, key=lambda s: s["doc_id"]))
+
+
+def _check(name, text):
+    path = GOLDEN / f"{name}.txt"
+    if os.environ.get("UPDATE_GOLDEN") or not path.exists():
+        path.write_text(text)
+    assert text == path.read_text(), f"prompt differs from {path}; UPDATE_GOLDEN=1 if intended"
+
+
+CASES = [("demo", "none"), ("demo", "asr_ocr"), ("demo", "det"), ("demo", "subtitles"), ("videomme", "asr_ocr"),
+         ("videomme", "subtitles"), ("mlvu", "none"), ("mlvu", "asr_ocr"), ("longvideobench", "none"),
+         ("longvideobench", "asr_ocr"), ("longvideobench", "subtitles")]
+
+
+@pytest.mark.parametrize("task,rag", CASES)
+def test_golden_prompt(task, rag, copies, monkeypatch, tmp_path, e2e_cache):
+    data = [] if task == "demo" else [f"task.data_dir={copies[task]}", "aux=packaged"]
+    recorder = _run(monkeypatch, tmp_path, e2e_cache, [f"task={task}", f"rag={rag}", *data])
+    assert len(recorder.seen) == LIMIT
+    _check(f"{task}__{rag}", _render(recorder.seen))
+
+
+@pytest.mark.parametrize("task,model", [("demo", "text_only"), ("videomme", "llava_video_7b"), ("mlvu", "qwen2_vl_7b"),
+                                        ("longvideobench", "qwen2_5_vl_7b")])
+def test_rag_none_is_exactly_plain_lmms_eval(task, model, copies, monkeypatch, tmp_path, e2e_cache):
+    from lmms_eval.evaluator import simple_evaluate
+    from lmms_eval.tasks import TaskManager
+
+    from videorag_eval.tasks import prepare_task
+
+    data = [] if task == "demo" else [f"task.data_dir={copies[task]}"]
+    ours = _run(monkeypatch, tmp_path, e2e_cache, [f"task={task}", f"model={model}", "rag=none", *data])
+    cfg = compose(f"task={task}", f"model={model}", *data)
+    lmms_task, include, _ = prepare_task(cfg.task, e2e_cache)
+    plain = Recorder()
+    simple_evaluate(model=plain, tasks=[lmms_task], limit=LIMIT, batch_size=1,
+                    task_manager=TaskManager("WARNING", include_path=include, model_name=cfg.model.adapter),
+                    gen_kwargs="max_new_tokens=16,temperature=0,do_sample=False,num_beams=1")
+    assert _render(ours.seen) == _render(plain.seen)
+    assert [s["visuals"] for s in sorted(ours.seen, key=lambda s: s["doc_id"])] == \
+           [s["visuals"] for s in sorted(plain.seen, key=lambda s: s["doc_id"])]
