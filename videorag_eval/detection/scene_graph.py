@@ -31,7 +31,7 @@ of the request), joined with ``"; "`` so that it stays on one line of the prompt
 
 from __future__ import annotations
 
-from typing import Iterable, Sequence
+from collections.abc import Iterable, Sequence
 
 from .boxes import Box, intersection
 
@@ -59,7 +59,7 @@ def normalise_types(types: Iterable[str] | None) -> tuple[list[str], list[str]]:
 
 
 def _px(v: float) -> int:
-    return int(round(v))
+    return round(v)
 
 
 def location_lines(boxes: Sequence[Box]) -> list[str]:

@@ -1,0 +1,262 @@
+"""Open-vocabulary object detectors behind one protocol.
+
+``Detector.detect(frames, entities) -> list[list[Box]]``: for each RGB uint8 frame (H x W x 3) the
+boxes of the entity phrases found in it, in original-frame pixels, score above the threshold.
+Each detector has an ``identity`` dict (kind, model, threshold, ...) that is part of the cache key.
+
+``Owlv2Detector`` (default)
+    transformers ``Owlv2ForObjectDetection`` + ``Owlv2Processor``, default
+    ``google/owlv2-base-patch16-ensemble``; the entity phrases are the text queries; batched over
+    keyframes (``batch_size``). OWLv2's processor pads every image to a square (bottom/right) before
+    resizing, so the predicted boxes are relative to the padded square: they are scaled by
+    ``max(height, width)`` and then clipped to the frame. This is done here from the raw
+    ``logits``/``pred_boxes`` (score = sigmoid of the best query's logit, as the library's
+    post-processing), not by the processor's post-processing, whose scaling changed between
+    transformers releases (4.x scaled by (height, width), which is wrong for non-square frames).
+    Optional per-label NMS (``nms_iou``, default 0.5) removes duplicate boxes.
+
+``GroundingDinoDetector`` (optional)
+    transformers ``AutoModelForZeroShotObjectDetection`` + ``AutoProcessor``, e.g.
+    ``IDEA-Research/grounding-dino-tiny``; the prompt is the entities joined as ``"a. b. c."``;
+    the library's ``post_process_grounded_object_detection`` (box ``threshold`` and
+    ``text_threshold``); each predicted phrase is mapped back to the entity sharing most words with
+    it.
+
+``ColourBlobDetector`` (``blobs.py``): the offline demo's detector, no model.
+
+Models load on the first ``detect`` call only.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from collections.abc import Sequence
+from typing import Any, Protocol
+
+from .boxes import Box, nms
+from .keyframes import resolve_device
+
+log = logging.getLogger(__name__)
+
+DETECTOR_KINDS = ("owlv2", "grounding_dino", "colour_blobs")
+DEFAULT_MODELS = {
+    "owlv2": "google/owlv2-base-patch16-ensemble",
+    "grounding_dino": "IDEA-Research/grounding-dino-tiny",
+    "colour_blobs": None,
+}
+
+
+class Detector(Protocol):
+    kind: str
+
+    @property
+    def identity(self) -> dict[str, Any]: ...
+
+    @property
+    def loaded(self) -> bool: ...
+
+    def detect(self, frames: Sequence, entities: Sequence[str]) -> list[list[Box]]: ...
+
+
+def _frame_size(frame) -> tuple[int, int]:
+    h, w = frame.shape[:2]
+    return int(h), int(w)
+
+
+class Owlv2Detector:
+    kind = "owlv2"
+
+    def __init__(
+        self,
+        model: str = DEFAULT_MODELS["owlv2"],
+        threshold: float = 0.1,
+        batch_size: int = 4,
+        device: str = "cpu",
+        nms_iou: float | None = 0.5,
+    ):
+        self.model_name = str(model)
+        self.threshold = float(threshold)
+        self.batch_size = max(1, int(batch_size))
+        self.device = device
+        self.nms_iou = float(nms_iou) if nms_iou else None
+        self._model = None
+        self._processor = None
+        self._device = None
+
+    @property
+    def identity(self) -> dict[str, Any]:
+        return {"detector": self.kind, "model": self.model_name, "threshold": self.threshold, "nms_iou": self.nms_iou}
+
+    @property
+    def loaded(self) -> bool:
+        return self._model is not None
+
+    def _load(self):
+        if self._model is None:
+            from transformers import Owlv2ForObjectDetection, Owlv2Processor
+
+            from ..weights import resolve
+
+            path = resolve(self.model_name)
+            self._device = resolve_device(self.device)
+            log.info("loading OWLv2 %s on %s", path, self._device)
+            self._processor = Owlv2Processor.from_pretrained(path)
+            self._model = Owlv2ForObjectDetection.from_pretrained(path).to(self._device).eval()
+        return self._model, self._processor
+
+    def detect(self, frames: Sequence, entities: Sequence[str]) -> list[list[Box]]:
+        frames = list(frames)
+        entities = list(entities)
+        if not frames:
+            return []
+        if not entities:
+            return [[] for _ in frames]
+        import torch
+
+        model, processor = self._load()
+        results: list[list[Box]] = []
+        for start in range(0, len(frames), self.batch_size):
+            batch = frames[start : start + self.batch_size]
+            inputs = processor(text=[entities] * len(batch), images=batch, return_tensors="pt", truncation=True)
+            inputs = inputs.to(self._device)
+            with torch.inference_mode():
+                out = model(**inputs)
+            logits = out.logits.float().cpu()  # B x Q x C
+            pred = out.pred_boxes.float().cpu()  # B x Q x 4, (cx, cy, w, h) relative to the padded square
+            best = logits.max(dim=-1)
+            scores = torch.sigmoid(best.values)
+            labels = best.indices
+            for b, frame in enumerate(batch):
+                h, w = _frame_size(frame)
+                side = float(max(h, w))
+                boxes = []
+                for q in range(scores.shape[1]):
+                    score = round(float(scores[b, q]), 4)
+                    if score <= self.threshold:
+                        continue
+                    cx, cy, bw, bh = (float(v) * side for v in pred[b, q])
+                    box = Box(entities[int(labels[b, q])], score,
+                              cx - bw / 2, cy - bh / 2, cx + bw / 2, cy + bh / 2).clipped(w, h)
+                    if box.area > 0:
+                        boxes.append(box)
+                boxes.sort(key=lambda x: -x.score)
+                results.append(nms(boxes, self.nms_iou))
+        return results
+
+
+def _words(text: str) -> set[str]:
+    return set(re.findall(r"[a-z0-9]+", str(text).lower())) - {"sep", "cls", "pad"}
+
+
+def _best_entity(phrase: str, entities: Sequence[str]) -> str:
+    """The entity sharing most words with a predicted phrase (ties: the earlier entity); the phrase
+    itself when none shares a word."""
+    words = _words(phrase)
+    scored = [(len(words & _words(e)), -i, e) for i, e in enumerate(entities)]
+    best = max(scored) if scored else (0, 0, "")
+    return best[2] if best[0] > 0 else str(phrase).strip()
+
+
+class GroundingDinoDetector:
+    kind = "grounding_dino"
+
+    def __init__(
+        self,
+        model: str = DEFAULT_MODELS["grounding_dino"],
+        threshold: float = 0.1,
+        batch_size: int = 4,
+        device: str = "cpu",
+        nms_iou: float | None = 0.5,
+        text_threshold: float = 0.25,
+    ):
+        self.model_name = str(model)
+        self.threshold = float(threshold)
+        self.text_threshold = float(text_threshold)
+        self.batch_size = max(1, int(batch_size))
+        self.device = device
+        self.nms_iou = float(nms_iou) if nms_iou else None
+        self._model = None
+        self._processor = None
+        self._device = None
+
+    @property
+    def identity(self) -> dict[str, Any]:
+        return {"detector": self.kind, "model": self.model_name, "threshold": self.threshold,
+                "text_threshold": self.text_threshold, "nms_iou": self.nms_iou}
+
+    @property
+    def loaded(self) -> bool:
+        return self._model is not None
+
+    def _load(self):
+        if self._model is None:
+            from transformers import AutoModelForZeroShotObjectDetection, AutoProcessor
+
+            from ..weights import resolve
+
+            path = resolve(self.model_name)
+            self._device = resolve_device(self.device)
+            log.info("loading Grounding DINO %s on %s", path, self._device)
+            self._processor = AutoProcessor.from_pretrained(path)
+            self._model = AutoModelForZeroShotObjectDetection.from_pretrained(path).to(self._device).eval()
+        return self._model, self._processor
+
+    def detect(self, frames: Sequence, entities: Sequence[str]) -> list[list[Box]]:
+        frames = list(frames)
+        entities = list(entities)
+        if not frames:
+            return []
+        if not entities:
+            return [[] for _ in frames]
+        import inspect
+
+        import torch
+
+        model, processor = self._load()
+        prompt = " ".join(f"{e.strip().lower().rstrip('.')}." for e in entities)
+        post = processor.post_process_grounded_object_detection
+        # transformers >= 4.51 calls the box threshold `threshold`; earlier releases `box_threshold`.
+        box_kw = "threshold" if "threshold" in inspect.signature(post).parameters else "box_threshold"
+        results: list[list[Box]] = []
+        for start in range(0, len(frames), self.batch_size):
+            batch = frames[start : start + self.batch_size]
+            inputs = processor(images=batch, text=[prompt] * len(batch), return_tensors="pt").to(self._device)
+            with torch.inference_mode():
+                out = model(**inputs)
+            sizes = [_frame_size(f) for f in batch]
+            dets = post(out, inputs["input_ids"], **{box_kw: self.threshold}, text_threshold=self.text_threshold,
+                        target_sizes=sizes)
+            for (h, w), det in zip(sizes, dets):
+                names = det.get("text_labels")
+                if names is None:
+                    names = det.get("labels")
+                boxes = []
+                for name, score, xyxy in zip(names, det["scores"].tolist(), det["boxes"].tolist()):
+                    score = round(float(score), 4)
+                    if score <= self.threshold:
+                        continue
+                    box = Box(_best_entity(name, entities), score, *map(float, xyxy)).clipped(w, h)
+                    if box.area > 0:
+                        boxes.append(box)
+                boxes.sort(key=lambda x: -x.score)
+                results.append(nms(boxes, self.nms_iou))
+        return results
+
+
+def make_detector(kind: str, model: str | None = None, threshold: float = 0.1, batch_size: int = 4,
+                  device: str = "cpu", nms_iou: float | None = 0.5, **extra: Any):
+    """A detector from config values; ``model=None`` means the kind's default model."""
+    if kind not in DETECTOR_KINDS:
+        raise ValueError(f"detector.kind must be one of {DETECTOR_KINDS}, got {kind!r}")
+    if kind == "colour_blobs":
+        from .blobs import ColourBlobDetector
+
+        return ColourBlobDetector(threshold=threshold, **{k: v for k, v in extra.items() if v is not None and k in (
+            "tolerance", "min_area", "fill_cut")})
+    model = model or DEFAULT_MODELS[kind]
+    if kind == "owlv2":
+        return Owlv2Detector(model, threshold, batch_size, device, nms_iou)
+    text_threshold = extra.get("text_threshold")
+    return GroundingDinoDetector(model, threshold, batch_size, device, nms_iou,
+                                 text_threshold=0.25 if text_threshold is None else text_threshold)
