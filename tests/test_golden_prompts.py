@@ -20,7 +20,7 @@ import synthetic  # noqa: E402
 
 pytestmark = pytest.mark.slow
 GOLDEN = Path(__file__).resolve().parent / "golden"
-LIMIT = 3
+LIMIT = 4  # the demo's first video: two speech, one screen-text, one object question
 
 
 class Recorder(lmms):

@@ -204,4 +204,5 @@ class AuxPipeline:
             "asr": bool(self.asr and self.asr._model is not None),
             "ocr": bool(self.ocr and self.ocr._reader is not None),
             "encoder": self.encoder.loaded,
+            **({f"det_{k}": v for k, v in self._det.loaded_models().items()} if self._det is not None else {}),
         }

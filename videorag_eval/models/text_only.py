@@ -1,8 +1,9 @@
 """``text_only``: a blind baseline that needs no LVLM weights.
 
 It sees no frames and generates nothing. It reads the auxiliary blocks the wrapper placed in the
-prompt, finds the lines most related to the question, and answers with the option that those lines
-mention (ties broken by embedding similarity). With no auxiliary text it has no evidence and picks
+prompt, splits them into facts (lines, and "; "-separated parts of a line), and answers with the
+option mentioned by the fact most similar to the question (embedding cosine); when no option is
+mentioned, the option closest in embedding space to any fact. With no auxiliary text it has no evidence and picks
 an option by a seeded hash of the question: chance level, by design. It makes an offline run of the
 whole pipeline meaningful: its accuracy measures what the auxiliary text alone carries.
 """
@@ -58,8 +59,11 @@ class TextOnlyMatcher(lmms):
         for body in blocks.values():
             for line in body.splitlines():
                 line = _TIME_PREFIX.sub("", line.strip())
-                if line and not line.lower().startswith("the video has"):
-                    units.append(line)
+                # scene-graph lines hold several facts separated by "; ": each is its own unit
+                for unit in line.split("; "):
+                    unit = unit.strip()
+                    if unit and not unit.lower().startswith("the video has") and unit not in units:
+                        units.append(unit)
         question = rest.split("\n" + options[0][0], 1)[0]
         if not units:
             h = hashlib.sha256(f"{self.seed}:{question}".encode()).digest()[0]
