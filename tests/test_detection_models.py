@@ -310,3 +310,23 @@ def test_grounding_dino_detector(tiny_grounding_dino):
                                  batch_size=1).detect(frames[:2], entities)
     assert all(b.score > cut for k in kept for b in k)
     assert [len(k) for k in kept] == [sum(b.score > cut for b in e) for e in everything[:2]]
+
+
+@pytest.mark.slow
+def test_a_cell_runs_on_the_real_clip_and_owlv2_path(tiny_clip, tiny_owlv2, tmp_path):
+    """A whole evaluation cell with rag=det through CLIP keyframes + OWLv2 (tiny random weights):
+    one process, no service, keyframes and boxes recorded per question."""
+    from helpers import read_cell, run_cell
+
+    cell = run_cell("rag=det", "limit=4", f"results_dir={tmp_path}", f"cache_dir={tmp_path / 'cache'}",
+                    "aux.det.keyframes.rule=top_k", "aux.det.keyframes.top_k=2", f"aux.det.keyframes.clip_model={tiny_clip}",
+                    "aux.det.detector.kind=owlv2", f"aux.det.detector.model={tiny_owlv2}", "aux.det.detector.threshold=0.3",
+                    "aux.det.device=cpu")
+    metrics, samples = read_cell(cell)
+    assert metrics["n"] == 4 and metrics["n_failed"] == 0
+    assert metrics["models_loaded"]["det_clip"] and metrics["models_loaded"]["det_detector"]
+    for s in samples:
+        det = s["det"]
+        assert det["keyframe_rule"] == "top_k" and 1 <= len(det["keyframes"]) <= 2
+        assert set(map(int, det["boxes"])) == set(det["keyframes"])
+        assert det["detector"]["model"] == tiny_owlv2
