@@ -129,3 +129,11 @@ def test_an_interrupted_cell_resumes_keeping_answered_questions(demo_run, result
     assert metrics["resumed"] == kept
     original = {s["doc_id"]: s["prediction"] for s in read_cell(cell)[1]}
     assert {s["doc_id"]: s["prediction"] for s in samples} == original
+
+
+def test_rag_det_alone_answers_most_object_questions(demo_run, results, e2e_cache):
+    metrics, samples = read_cell(run_cell("rag=det", f"results_dir={results}", f"cache_dir={e2e_cache}"))
+    assert _acc(samples, {"det"}) > 50.0
+    assert all(s["aux"].keys() == {"det"} for s in samples)
+    # detection text only helps object questions: speech and screen-text ones stay near chance
+    assert _acc(samples, {"asr", "ocr"}) <= 50.0

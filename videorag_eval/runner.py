@@ -44,6 +44,9 @@ def build_inner(cfg: DictConfig, pipeline: AuxPipeline):
         args["pretrained"] = ensure_tiny(str(m.tiny), cfg.cache_dir)
     if m.get("frame_arg"):
         args[m.frame_arg] = int(cfg.frames)
+    from .wrapper import apply_adapter_fixes
+
+    apply_adapter_fixes(str(m.adapter))
     cls = get_model(m.adapter, force_simple=bool(m.get("force_simple", False)))
     return cls(**args)
 

@@ -140,9 +140,13 @@ class VideoRAG(lmms):
         return ""
 
     def _video_of(self, req: Instance, doc: dict) -> str:
-        doc_to_visual = req.args[2] if self.is_simple else None
         try:
-            visuals = doc_to_visual(doc) if callable(doc_to_visual) else []
+            if self.is_simple:
+                visuals = req.args[2](doc) if callable(req.args[2]) else []
+            else:  # chat style: the video is a {"type": "video", "url": ...} item of the messages
+                visuals = [item.get("url") or item.get("video") for m in req.args[1](doc)
+                           for item in (m.get("content") if isinstance(m.get("content"), list) else [])
+                           if isinstance(item, dict) and item.get("type") == "video"]
         except SystemExit as exc:  # lmms-eval's tasks sys.exit on a missing video
             raise VideoProblem("missing_video", f"missing_video: {exc}") from None
         videos = [v for v in (visuals or []) if isinstance(v, str)]
@@ -279,3 +283,28 @@ def _tokenizer_of(model) -> Callable[[str], list[int]] | None:
     if tok is None or not hasattr(tok, "encode"):
         return None
     return lambda text: tok.encode(text, add_special_tokens=False)
+
+
+def apply_adapter_fixes(adapter: str) -> None:
+    """Work around lmms-eval 0.7.3 adapter bugs that the tiny (and the real) models hit. Idempotent.
+
+    ``video_llava``: its ``generate_until`` calls ``read_video(path, self.num_frames)`` but
+    ``read_video``'s frame count is keyword-only (``num_frm``), so every request raised ``TypeError``;
+    and its ``tokenizer`` property reads an attribute that is never set. Both are patched here
+    (the module's ``read_video`` name and the class property); nothing else changes.
+    """
+    if adapter != "video_llava":
+        return
+    import lmms_eval.models.simple.video_llava as vl
+
+    if not getattr(vl.read_video, "_videorag_fixed", False):
+        original = vl.read_video
+
+        def read_video(video_path, num_frm=8, **kwargs):
+            return original(video_path, num_frm=num_frm, **kwargs)
+
+        read_video._videorag_fixed = True
+        vl.read_video = read_video
+    if not getattr(vl.VideoLLaVA, "_videorag_fixed", False):
+        vl.VideoLLaVA.tokenizer = property(lambda self: self._processor.tokenizer)
+        vl.VideoLLaVA._videorag_fixed = True
