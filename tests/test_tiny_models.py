@@ -77,9 +77,12 @@ def _text(out) -> str:
 
 
 def _model_cfg(name: str):
-    from omegaconf import OmegaConf
+    """The model node as the app composes it (tiny configs are global: they also select aux=packaged)."""
+    from helpers import compose
 
-    return OmegaConf.load(CONF / f"{name}.yaml")
+    cfg = compose(f"model={name}")
+    assert str(cfg.aux.asr.model).startswith("packaged:")
+    return cfg.model
 
 
 # --------------------------------------------------------------------------- fixtures

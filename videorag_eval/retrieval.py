@@ -12,7 +12,7 @@ from typing import Any, Sequence
 
 from .cache import Cache, make_key, text_hash
 from .records import AuxDoc
-from .weights import package_version, resolve
+from .weights import loading, package_version, resolve
 
 log = logging.getLogger(__name__)
 
@@ -58,15 +58,16 @@ class TextEncoder:
             return
         path = resolve(self.settings.model)
         log.info("loading text encoder %s (%s)", self.settings.model, self.settings.kind)
-        if self.settings.kind == "sentence_transformers":
-            from sentence_transformers import SentenceTransformer
+        with loading("text encoder", self.settings.model):
+            if self.settings.kind == "sentence_transformers":
+                from sentence_transformers import SentenceTransformer
 
-            self._model = SentenceTransformer(path, device=self._device())
-        else:
-            from transformers import AutoModel, AutoTokenizer
+                self._model = SentenceTransformer(path, device=self._device())
+            else:
+                from transformers import AutoModel, AutoTokenizer
 
-            self._tokenizer = AutoTokenizer.from_pretrained(path)
-            self._model = AutoModel.from_pretrained(path).to(self._device()).eval()
+                self._tokenizer = AutoTokenizer.from_pretrained(path)
+                self._model = AutoModel.from_pretrained(path).to(self._device()).eval()
 
     def _encode_uncached(self, texts: list[str]):
         import numpy as np

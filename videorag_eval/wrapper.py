@@ -26,6 +26,7 @@ from .journal import Journal
 from .pipeline import AuxPipeline, VideoProblem
 from .prompt import assemble, count_tokens
 from .records import DecoupledRequest, Question
+from .weights import MissingWeights
 
 log = logging.getLogger(__name__)
 
@@ -120,6 +121,8 @@ class VideoRAG(lmms):
             prediction = self._answer_question(req, doc, question, record)
         except VideoProblem as exc:
             prediction = self._fail(record, exc.kind, str(exc))
+        except MissingWeights:  # a model the run needs is unavailable: every question would fail
+            raise
         except Exception as exc:  # one bad sample never kills the run
             log.exception("question %s failed", doc_id)
             prediction = self._fail(record, "error", f"{type(exc).__name__}: {exc}")

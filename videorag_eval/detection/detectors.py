@@ -96,13 +96,14 @@ class Owlv2Detector:
         if self._model is None:
             from transformers import Owlv2ForObjectDetection, Owlv2Processor
 
-            from ..weights import resolve
+            from ..weights import loading, resolve
 
             path = resolve(self.model_name)
             self._device = resolve_device(self.device)
             log.info("loading OWLv2 %s on %s", path, self._device)
-            self._processor = Owlv2Processor.from_pretrained(path)
-            self._model = Owlv2ForObjectDetection.from_pretrained(path).to(self._device).eval()
+            with loading("OWLv2 detector", self.model_name):
+                self._processor = Owlv2Processor.from_pretrained(path)
+                self._model = Owlv2ForObjectDetection.from_pretrained(path).to(self._device).eval()
         return self._model, self._processor
 
     def detect(self, frames: Sequence, entities: Sequence[str]) -> list[list[Box]]:
@@ -193,13 +194,14 @@ class GroundingDinoDetector:
         if self._model is None:
             from transformers import AutoModelForZeroShotObjectDetection, AutoProcessor
 
-            from ..weights import resolve
+            from ..weights import loading, resolve
 
             path = resolve(self.model_name)
             self._device = resolve_device(self.device)
             log.info("loading Grounding DINO %s on %s", path, self._device)
-            self._processor = AutoProcessor.from_pretrained(path)
-            self._model = AutoModelForZeroShotObjectDetection.from_pretrained(path).to(self._device).eval()
+            with loading("Grounding DINO detector", self.model_name):
+                self._processor = AutoProcessor.from_pretrained(path)
+                self._model = AutoModelForZeroShotObjectDetection.from_pretrained(path).to(self._device).eval()
         return self._model, self._processor
 
     def detect(self, frames: Sequence, entities: Sequence[str]) -> list[list[Box]]:

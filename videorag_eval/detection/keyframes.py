@@ -190,13 +190,14 @@ class ClipKeyframes:
         if self._model is None:
             from transformers import CLIPModel, CLIPProcessor
 
-            from ..weights import resolve
+            from ..weights import loading, resolve
 
             path = resolve(self.model_name)
             self._device = resolve_device(self.device)
             log.info("loading CLIP %s on %s", path, self._device)
-            self._processor = CLIPProcessor.from_pretrained(path)
-            model = CLIPModel.from_pretrained(path)
+            with loading("CLIP model", self.model_name):
+                self._processor = CLIPProcessor.from_pretrained(path)
+                model = CLIPModel.from_pretrained(path)
             self._model = model.to(self._device).eval()
         return self._model, self._processor
 

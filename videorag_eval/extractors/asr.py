@@ -13,7 +13,7 @@ from typing import Any
 
 from ..cache import Cache, make_key
 from ..records import AuxDoc
-from ..weights import package_version, resolve
+from ..weights import loading, package_version, resolve
 
 log = logging.getLogger(__name__)
 
@@ -87,7 +87,8 @@ class WhisperASR:
             device = resolve_device(self.settings.device)
             path = resolve(self.settings.model)
             log.info("loading faster-whisper %s on %s (%s)", self.settings.model, device, self._compute_type())
-            self._model = WhisperModel(path, device=device, compute_type=self._compute_type(), cpu_threads=0)
+            with loading("faster-whisper model", self.settings.model):
+                self._model = WhisperModel(path, device=device, compute_type=self._compute_type(), cpu_threads=0)
         return self._model
 
     def segments(self, video_path: str, video_hash: str) -> list[dict[str, Any]]:

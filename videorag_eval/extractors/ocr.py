@@ -15,7 +15,7 @@ from typing import Any, Callable, Sequence
 
 from ..cache import Cache, make_key
 from ..records import AuxDoc, FrameSample
-from ..weights import package_version, resolve
+from ..weights import loading, package_version, resolve
 from .asr import resolve_device
 
 log = logging.getLogger(__name__)
@@ -66,7 +66,8 @@ class EasyOCRReader:
             kwargs: dict[str, Any] = {"gpu": gpu, "verbose": False}
             if model_dir:
                 kwargs.update(model_storage_directory=model_dir, download_enabled=False)
-            self._reader = easyocr.Reader(list(self.settings.languages), **kwargs)
+            with loading("EasyOCR reader", self.settings.model_dir):
+                self._reader = easyocr.Reader(list(self.settings.languages), **kwargs)
         return self._reader
 
     def read_frames(
