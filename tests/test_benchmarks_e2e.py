@@ -1,0 +1,102 @@
+"""The three real benchmark task definitions (lmms-eval's videomme, mlvu_dev, longvideobench_val_v),
+run offline on synthetic local copies in their real layouts, through real adapters."""
+
+import sys
+from pathlib import Path
+
+import pytest
+
+from helpers import read_cell, run_cell
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tasks"))
+import synthetic  # noqa: E402
+
+pytestmark = pytest.mark.slow
+
+BREAKDOWNS = {"videomme": {"duration", "domain", "task_type"}, "mlvu": {"task_type"},
+              "longvideobench": {"duration_group", "question_category"}}
+
+
+@pytest.fixture(scope="module")
+def copies(tmp_path_factory):
+    return synthetic.make_all(tmp_path_factory.mktemp("bench_copies"))
+
+
+@pytest.fixture(scope="module")
+def results(tmp_path_factory):
+    return tmp_path_factory.mktemp("bench_results")
+
+
+@pytest.mark.parametrize("task", ["videomme", "mlvu", "longvideobench"])
+def test_text_only_answers_speech_and_screen_text_on_each_benchmark(task, copies, results, e2e_cache):
+    cell = run_cell(f"task={task}", f"task.data_dir={copies[task]}", "aux=packaged", "rag=full",
+                    f"results_dir={results}", f"cache_dir={e2e_cache}")
+    metrics, samples = read_cell(cell)
+    assert metrics["task"] == task and metrics["n"] == len(samples) == 46 and metrics["n_failed"] == 0
+    assert BREAKDOWNS[task] <= set(metrics["by_category"])
+    picked = [s for s in samples if s["categories"]["source"] in ("asr", "ocr")]
+    assert sum(s["correct"] for s in picked) >= 0.8 * len(picked)
+    if task == "mlvu":
+        assert metrics["official"]["mlvu_macro_present_types"] > metrics["official"]["mlvu_macro_7_types"]
+
+
+@pytest.mark.parametrize("task", ["videomme", "mlvu", "longvideobench"])
+def test_tiny_qwen2_5_vl_runs_each_benchmark_offline(task, copies, results, e2e_cache):
+    cell = run_cell("model=tiny_qwen2_5_vl", f"task={task}", f"task.data_dir={copies[task]}", "limit=4",
+                    f"results_dir={results}", f"cache_dir={e2e_cache}")
+    metrics, samples = read_cell(cell)
+    assert metrics["model"] == "tiny_qwen2_5_vl" and metrics["n"] == 4 and metrics["n_failed"] == 0
+    assert BREAKDOWNS[task] <= set(metrics["by_category"])
+    for s in samples:
+        assert isinstance(s["prediction"], str) and s["aux_tokens_method"] == "model_tokenizer"
+        # the random model's decoupling output is recorded, parsed or with the reason it failed
+        assert (s["request"] is not None) or s["request_note"]
+    assert metrics["decoupling"]  # decoupling was attempted through the inner model
+
+
+@pytest.mark.parametrize("model,style", [("tiny_qwen2_5_vl", "model.force_simple=false"),
+                                         ("tiny_llava_onevision", "model.force_simple=true"),
+                                         ("tiny_video_llava", "model.force_simple=true")])
+def test_other_adapters_and_chat_style(model, style, copies, results, e2e_cache):
+    cell = run_cell(f"model={model}", style, "task=videomme", f"task.data_dir={copies['videomme']}", "limit=2",
+                    "rag=asr_ocr", f"results_dir={results}", f"cache_dir={e2e_cache}")
+    metrics, samples = read_cell(cell)
+    assert metrics["n"] == 2 and metrics["n_failed"] == 0
+    assert all(s["aux"].get("asr") is not None for s in samples)
+
+
+def test_subtitles_arm_longvideobench_gives_every_line(copies, results, e2e_cache):
+    metrics, samples = read_cell(run_cell("task=longvideobench", f"task.data_dir={copies['longvideobench']}",
+                                          "rag=subtitles", "aux=packaged", f"results_dir={results}", f"cache_dir={e2e_cache}"))
+    assert metrics["rag"]["subtitles"] is True and metrics["aux_retrieved"]["subtitles"] > 0
+    speech = [s for s in samples if s["categories"]["source"] == "asr"]
+    # the subtitles carry the spoken facts exactly: text_only answers the speech questions
+    assert sum(s["correct"] for s in speech) >= 0.8 * len(speech)
+
+
+def test_subtitles_arm_videomme_picks_cues_at_the_cells_frames(copies, results, e2e_cache):
+    counts = {}
+    for frames in (8, 32):
+        metrics, samples = read_cell(run_cell("task=videomme", f"task.data_dir={copies['videomme']}", "rag=subtitles",
+                                              "aux=packaged", f"frames={frames}", f"results_dir={results}",
+                                              f"cache_dir={e2e_cache}"))
+        counts[frames] = metrics["aux_retrieved"]["subtitles"]
+        for s in samples:
+            docs = s["aux_docs"]["subtitles"]
+            assert [d["start"] for d in docs] == sorted(d["start"] for d in docs)  # chronological
+    # as lmms-eval's with-subtitle task: cues covering the sampled frames, so more frames, more cues
+    assert 0 < counts[8] < counts[32]
+
+
+def test_mlvu_has_no_subtitles_arm(copies, results, e2e_cache):
+    from videorag_eval.runner import ConfigError
+
+    with pytest.raises(ConfigError, match="MLVU ships no subtitles"):
+        run_cell("task=mlvu", f"task.data_dir={copies['mlvu']}", "rag=subtitles", f"results_dir={results}")
+
+
+def test_a_data_dir_with_the_wrong_layout_names_what_is_missing(tmp_path):
+    from videorag_eval.tasks import TaskSetupError
+
+    with pytest.raises(TaskSetupError, match="lvb_val.json"):
+        run_cell("task=longvideobench", f"task.data_dir={tmp_path}", f"results_dir={tmp_path}")
