@@ -64,17 +64,14 @@ def _frame_size(frame) -> tuple[int, int]:
     return int(h), int(w)
 
 
-class Owlv2Detector:
-    kind = "owlv2"
+class _TransformersDetector:
+    """Shared by the transformers detectors: settings, lazy loading with a clear failure, identity."""
 
-    def __init__(
-        self,
-        model: str = DEFAULT_MODELS["owlv2"],
-        threshold: float = 0.1,
-        batch_size: int = 4,
-        device: str = "cpu",
-        nms_iou: float | None = 0.5,
-    ):
+    kind = ""
+    what = ""
+
+    def __init__(self, model: str, threshold: float = 0.1, batch_size: int = 4, device: str = "cpu",
+                 nms_iou: float | None = 0.5):
         self.model_name = str(model)
         self.threshold = float(threshold)
         self.batch_size = max(1, int(batch_size))
@@ -92,19 +89,36 @@ class Owlv2Detector:
     def loaded(self) -> bool:
         return self._model is not None
 
+    def _classes(self):
+        """(processor class, model class) from transformers."""
+        raise NotImplementedError
+
     def _load(self):
         if self._model is None:
-            from transformers import Owlv2ForObjectDetection, Owlv2Processor
-
             from ..weights import loading, resolve
 
+            processor_cls, model_cls = self._classes()
             path = resolve(self.model_name)
             self._device = resolve_device(self.device)
-            log.info("loading OWLv2 %s on %s", path, self._device)
-            with loading("OWLv2 detector", self.model_name):
-                self._processor = Owlv2Processor.from_pretrained(path)
-                self._model = Owlv2ForObjectDetection.from_pretrained(path).to(self._device).eval()
+            log.info("loading %s %s on %s", self.what, path, self._device)
+            with loading(f"{self.what} detector", self.model_name):
+                self._processor = processor_cls.from_pretrained(path)
+                self._model = model_cls.from_pretrained(path).to(self._device).eval()
         return self._model, self._processor
+
+
+class Owlv2Detector(_TransformersDetector):
+    kind = "owlv2"
+    what = "OWLv2"
+
+    def __init__(self, model: str = DEFAULT_MODELS["owlv2"], threshold: float = 0.1, batch_size: int = 4,
+                 device: str = "cpu", nms_iou: float | None = 0.5):
+        super().__init__(model, threshold, batch_size, device, nms_iou)
+
+    def _classes(self):
+        from transformers import Owlv2ForObjectDetection, Owlv2Processor
+
+        return Owlv2Processor, Owlv2ForObjectDetection
 
     def detect(self, frames: Sequence, entities: Sequence[str]) -> list[list[Box]]:
         frames = list(frames)
@@ -159,50 +173,23 @@ def _best_entity(phrase: str, entities: Sequence[str]) -> str:
     return best[2] if best[0] > 0 else str(phrase).strip()
 
 
-class GroundingDinoDetector:
+class GroundingDinoDetector(_TransformersDetector):
     kind = "grounding_dino"
+    what = "Grounding DINO"
 
-    def __init__(
-        self,
-        model: str = DEFAULT_MODELS["grounding_dino"],
-        threshold: float = 0.1,
-        batch_size: int = 4,
-        device: str = "cpu",
-        nms_iou: float | None = 0.5,
-        text_threshold: float = 0.25,
-    ):
-        self.model_name = str(model)
-        self.threshold = float(threshold)
+    def __init__(self, model: str = DEFAULT_MODELS["grounding_dino"], threshold: float = 0.1, batch_size: int = 4,
+                 device: str = "cpu", nms_iou: float | None = 0.5, text_threshold: float = 0.25):
+        super().__init__(model, threshold, batch_size, device, nms_iou)
         self.text_threshold = float(text_threshold)
-        self.batch_size = max(1, int(batch_size))
-        self.device = device
-        self.nms_iou = float(nms_iou) if nms_iou else None
-        self._model = None
-        self._processor = None
-        self._device = None
 
     @property
     def identity(self) -> dict[str, Any]:
-        return {"detector": self.kind, "model": self.model_name, "threshold": self.threshold,
-                "text_threshold": self.text_threshold, "nms_iou": self.nms_iou}
+        return {**super().identity, "text_threshold": self.text_threshold}
 
-    @property
-    def loaded(self) -> bool:
-        return self._model is not None
+    def _classes(self):
+        from transformers import AutoModelForZeroShotObjectDetection, AutoProcessor
 
-    def _load(self):
-        if self._model is None:
-            from transformers import AutoModelForZeroShotObjectDetection, AutoProcessor
-
-            from ..weights import loading, resolve
-
-            path = resolve(self.model_name)
-            self._device = resolve_device(self.device)
-            log.info("loading Grounding DINO %s on %s", path, self._device)
-            with loading("Grounding DINO detector", self.model_name):
-                self._processor = AutoProcessor.from_pretrained(path)
-                self._model = AutoModelForZeroShotObjectDetection.from_pretrained(path).to(self._device).eval()
-        return self._model, self._processor
+        return AutoProcessor, AutoModelForZeroShotObjectDetection
 
     def detect(self, frames: Sequence, entities: Sequence[str]) -> list[list[Box]]:
         frames = list(frames)
