@@ -137,3 +137,25 @@ def test_rag_det_alone_answers_most_object_questions(demo_run, results, e2e_cach
     assert all(s["aux"].keys() == {"det"} for s in samples)
     # detection text only helps object questions: speech and screen-text ones stay near chance
     assert _acc(samples, {"asr", "ocr"}) <= 50.0
+
+
+def test_extract_precomputes_what_a_cell_needs(tmp_path, monkeypatch):
+    """`python -m videorag_eval.extract` fills the cache; the cell that follows loads no extractor."""
+    import easyocr
+    import faster_whisper
+
+    from helpers import compose
+    from videorag_eval.extract import extract_task
+
+    overrides = ("rag=asr_ocr", "limit=5", f"results_dir={tmp_path}", f"cache_dir={tmp_path / 'cache'}")
+    counts = extract_task(compose(*overrides))
+    assert counts["videos"] == 2 and counts["failed"] == 0 and counts["documents"] > 0
+
+    def refuse(*a, **k):
+        raise AssertionError("an extractor model was constructed after extract")
+
+    monkeypatch.setattr(faster_whisper, "WhisperModel", refuse)
+    monkeypatch.setattr(easyocr, "Reader", refuse)
+    metrics, _ = read_cell(run_cell(*overrides))
+    assert metrics["n"] == 5 and metrics["n_failed"] == 0
+    assert not metrics["models_loaded"]["asr"] and not metrics["models_loaded"]["ocr"]
