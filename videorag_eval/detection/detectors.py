@@ -106,6 +106,29 @@ class _TransformersDetector:
                 self._model = model_cls.from_pretrained(path).to(self._device).eval()
         return self._model, self._processor
 
+    def detect(self, frames: Sequence, entities: Sequence[str]) -> list[list[Box]]:
+        """Boxes per frame (score > threshold, clipped to the frame, NMS per frame), in batches."""
+        frames = list(frames)
+        entities = list(entities)
+        if not frames:
+            return []
+        if not entities:
+            return [[] for _ in frames]
+        model, processor = self._load()
+        results: list[list[Box]] = []
+        for start in range(0, len(frames), self.batch_size):
+            batch = frames[start : start + self.batch_size]
+            for frame, candidates in zip(batch, self._detect_batch(model, processor, batch, entities)):
+                h, w = _frame_size(frame)
+                boxes = [b.clipped(w, h) for b in candidates if b.score > self.threshold]
+                boxes = sorted((b for b in boxes if b.area > 0), key=lambda x: -x.score)
+                results.append(nms(boxes, self.nms_iou))
+        return results
+
+    def _detect_batch(self, model, processor, batch: list, entities: list[str]) -> list[list[Box]]:
+        """Candidate boxes (pixel xyxy, scores rounded to 4 places) for each frame of one batch."""
+        raise NotImplementedError
+
 
 class Owlv2Detector(_TransformersDetector):
     kind = "owlv2"
@@ -120,44 +143,25 @@ class Owlv2Detector(_TransformersDetector):
 
         return Owlv2Processor, Owlv2ForObjectDetection
 
-    def detect(self, frames: Sequence, entities: Sequence[str]) -> list[list[Box]]:
-        frames = list(frames)
-        entities = list(entities)
-        if not frames:
-            return []
-        if not entities:
-            return [[] for _ in frames]
+    def _detect_batch(self, model, processor, batch, entities):
         import torch
 
-        model, processor = self._load()
-        results: list[list[Box]] = []
-        for start in range(0, len(frames), self.batch_size):
-            batch = frames[start : start + self.batch_size]
-            inputs = processor(text=[entities] * len(batch), images=batch, return_tensors="pt", truncation=True)
-            inputs = inputs.to(self._device)
-            with torch.inference_mode():
-                out = model(**inputs)
-            logits = out.logits.float().cpu()  # B x Q x C
-            pred = out.pred_boxes.float().cpu()  # B x Q x 4, (cx, cy, w, h) relative to the padded square
-            best = logits.max(dim=-1)
-            scores = torch.sigmoid(best.values)
-            labels = best.indices
-            for b, frame in enumerate(batch):
-                h, w = _frame_size(frame)
-                side = float(max(h, w))
-                boxes = []
-                for q in range(scores.shape[1]):
-                    score = round(float(scores[b, q]), 4)
-                    if score <= self.threshold:
-                        continue
-                    cx, cy, bw, bh = (float(v) * side for v in pred[b, q])
-                    box = Box(entities[int(labels[b, q])], score,
-                              cx - bw / 2, cy - bh / 2, cx + bw / 2, cy + bh / 2).clipped(w, h)
-                    if box.area > 0:
-                        boxes.append(box)
-                boxes.sort(key=lambda x: -x.score)
-                results.append(nms(boxes, self.nms_iou))
-        return results
+        inputs = processor(text=[entities] * len(batch), images=batch, return_tensors="pt", truncation=True)
+        with torch.inference_mode():
+            out = model(**inputs.to(self._device))
+        best = out.logits.float().cpu().max(dim=-1)  # over the entities: B x Q
+        scores = torch.sigmoid(best.values)
+        pred = out.pred_boxes.float().cpu()  # B x Q x 4, (cx, cy, w, h) relative to the padded square
+        per_frame = []
+        for b, frame in enumerate(batch):
+            side = float(max(_frame_size(frame)))
+            boxes = []
+            for q in torch.nonzero(scores[b] > self.threshold).flatten().tolist():  # thousands of queries
+                cx, cy, bw, bh = (float(v) * side for v in pred[b, q])
+                boxes.append(Box(entities[int(best.indices[b, q])], round(float(scores[b, q]), 4),
+                                 cx - bw / 2, cy - bh / 2, cx + bw / 2, cy + bh / 2))
+            per_frame.append(boxes)
+        return per_frame
 
 
 def _words(text: str) -> set[str]:
@@ -191,46 +195,28 @@ class GroundingDinoDetector(_TransformersDetector):
 
         return AutoProcessor, AutoModelForZeroShotObjectDetection
 
-    def detect(self, frames: Sequence, entities: Sequence[str]) -> list[list[Box]]:
-        frames = list(frames)
-        entities = list(entities)
-        if not frames:
-            return []
-        if not entities:
-            return [[] for _ in frames]
+    def _detect_batch(self, model, processor, batch, entities):
         import inspect
 
         import torch
 
-        model, processor = self._load()
         prompt = " ".join(f"{e.strip().lower().rstrip('.')}." for e in entities)
         post = processor.post_process_grounded_object_detection
         # transformers >= 4.51 calls the box threshold `threshold`; earlier releases `box_threshold`.
         box_kw = "threshold" if "threshold" in inspect.signature(post).parameters else "box_threshold"
-        results: list[list[Box]] = []
-        for start in range(0, len(frames), self.batch_size):
-            batch = frames[start : start + self.batch_size]
-            inputs = processor(images=batch, text=[prompt] * len(batch), return_tensors="pt").to(self._device)
-            with torch.inference_mode():
-                out = model(**inputs)
-            sizes = [_frame_size(f) for f in batch]
-            dets = post(out, inputs["input_ids"], **{box_kw: self.threshold}, text_threshold=self.text_threshold,
-                        target_sizes=sizes)
-            for (h, w), det in zip(sizes, dets):
-                names = det.get("text_labels")
-                if names is None:
-                    names = det.get("labels")
-                boxes = []
-                for name, score, xyxy in zip(names, det["scores"].tolist(), det["boxes"].tolist()):
-                    score = round(float(score), 4)
-                    if score <= self.threshold:
-                        continue
-                    box = Box(_best_entity(name, entities), score, *map(float, xyxy)).clipped(w, h)
-                    if box.area > 0:
-                        boxes.append(box)
-                boxes.sort(key=lambda x: -x.score)
-                results.append(nms(boxes, self.nms_iou))
-        return results
+        inputs = processor(images=batch, text=[prompt] * len(batch), return_tensors="pt").to(self._device)
+        with torch.inference_mode():
+            out = model(**inputs)
+        dets = post(out, inputs["input_ids"], **{box_kw: self.threshold}, text_threshold=self.text_threshold,
+                    target_sizes=[_frame_size(f) for f in batch])
+        per_frame = []
+        for det in dets:
+            names = det.get("text_labels")
+            if names is None:
+                names = det.get("labels")
+            per_frame.append([Box(_best_entity(name, entities), round(float(score), 4), *map(float, xyxy))
+                              for name, score, xyxy in zip(names, det["scores"].tolist(), det["boxes"].tolist())])
+        return per_frame
 
 
 def make_detector(kind: str, model: str | None = None, threshold: float = 0.1, batch_size: int = 4,
