@@ -1,0 +1,1 @@
+"""Reporting on finished cells: the console summary of one cell and the ablation report of many."""
