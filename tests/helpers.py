@@ -7,12 +7,14 @@ from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
 
+from videorag_eval.resources import CONF_DIR  # noqa: E402
+
 
 def compose(*overrides: str):
     from hydra import compose as hydra_compose
     from hydra import initialize_config_dir
 
-    with initialize_config_dir(config_dir=str(REPO / "conf"), version_base="1.3"):
+    with initialize_config_dir(config_dir=str(CONF_DIR), version_base="1.3"):
         return hydra_compose("config", overrides=list(overrides))
 
 

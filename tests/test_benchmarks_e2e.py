@@ -89,14 +89,14 @@ def test_subtitles_arm_videomme_picks_cues_at_the_cells_frames(copies, results, 
 
 
 def test_mlvu_has_no_subtitles_arm(copies, results, e2e_cache):
-    from videorag_eval.runner import ConfigError
+    from videorag_eval.settings import ConfigError
 
     with pytest.raises(ConfigError, match="MLVU ships no subtitles"):
         run_cell("task=mlvu", f"task.data_dir={copies['mlvu']}", "rag=subtitles", f"results_dir={results}")
 
 
 def test_a_data_dir_with_the_wrong_layout_names_what_is_missing(tmp_path):
-    from videorag_eval.tasks import TaskSetupError
+    from videorag_eval.lmms_tasks import TaskSetupError
 
     with pytest.raises(TaskSetupError, match="lvb_val.json"):
         run_cell("task=longvideobench", f"task.data_dir={tmp_path}", f"results_dir={tmp_path}")

@@ -7,15 +7,10 @@ import re
 
 import pytest
 
-from videorag_eval.decoupling import (
-    EXAMPLES,
-    MAX_DET,
-    TYPE_VALUES,
-    build_decoupling_prompt,
-    fallback_request,
-    parse_decoupling,
-    query_texts,
-)
+from videorag_eval.decoupling.parse import fallback_request, parse_decoupling
+from videorag_eval.decoupling.prompt import EXAMPLES, MAX_DET, build_decoupling_prompt
+from videorag_eval.query import query_texts
+from videorag_eval.records import TYPES as TYPE_VALUES
 from videorag_eval.records import DecoupledRequest, Question
 
 
@@ -45,6 +40,7 @@ def test_clean_json_has_no_reason_and_keeps_raw():
     assert req.det == ("bridge", "car")
     assert req.types == ("number", "relation")
     assert req.reason is None
+    assert req.syntax == "valid"
     assert req.raw == raw
     assert req.to_dict() == json.loads(raw)
 
@@ -85,21 +81,20 @@ def test_prose_before_and_after_the_object():
 def test_python_dict_style_with_apostrophe_and_none():
     req = parse_decoupling("{'ASR': 'the speaker's name', 'DET': ['dog', 'cat'], 'TYPE': None}")
     assert (req.ok, req.asr, req.det, req.types) == (True, "the speaker's name", ("dog", "cat"), None)
-    assert "read single-quoted (Python-style) strings" in notes_of(req)
-    assert "read None as null" in notes_of(req)
+    assert (req.syntax, notes_of(req)) == ("repaired", ["repaired malformed JSON"])
 
 
 def test_trailing_commas_everywhere():
     req = parse_decoupling('{"ASR": "score", "DET": ["ball", "goal",], "TYPE": ["number",],}')
     assert (req.ok, req.asr, req.det, req.types) == (True, "score", ("ball", "goal"), ("number",))
-    assert notes_of(req) == ["removed trailing commas"]
+    assert (req.syntax, notes_of(req)) == ("repaired", ["repaired malformed JSON"])
 
 
 def test_null_like_strings_and_python_none():
     req = parse_decoupling('{"ASR": None, "DET": "null", "TYPE": "none"}')
     assert (req.ok, req.asr, req.det, req.types) == (True, None, None, None)
     assert notes_of(req) == [
-        "read None as null",
+        "repaired malformed JSON",
         "DET was the string 'null', read as null",
         "TYPE was the string 'none', read as null",
     ]
@@ -177,13 +172,14 @@ def test_object_nested_in_a_wrapper_object_is_found():
 def test_truncated_inside_asr_string_is_closed():
     req = parse_decoupling('{"ASR": "the name of the spea')
     assert (req.ok, req.asr, req.det, req.types) == (True, "the name of the spea", None, None)
-    assert notes_of(req) == ["closed a truncated JSON object", "missing DET, TYPE (taken as null)"]
+    assert notes_of(req) == ["repaired malformed JSON", "closed a truncated JSON object", "missing DET, TYPE (taken as null)"]
 
 
 def test_truncated_inside_det_list_drops_the_partial_entity():
     req = parse_decoupling('```json\n{"ASR": "x", "DET": ["car", "tr')
     assert (req.ok, req.asr, req.det, req.types) == (True, "x", ("car",), None)
-    assert notes_of(req) == ["removed code fence", "closed a truncated JSON object", "missing TYPE (taken as null)"]
+    assert notes_of(req) == ["removed code fence", "repaired malformed JSON", "closed a truncated JSON object",
+                             "dropped the cut-off last DET entity 'tr'", "missing TYPE (taken as null)"]
 
 
 def test_truncated_inside_a_key_drops_the_key():
@@ -213,19 +209,19 @@ def test_non_string_det_items_dropped():
 def test_unquoted_keys_and_python_tuple():
     req = parse_decoupling('{ASR: "x", DET: ("car", "dog"), TYPE: null}')
     assert (req.ok, req.asr, req.det, req.types) == (True, "x", ("car", "dog"), None)
-    assert notes_of(req) == ["quoted bare keys", "read Python tuples as lists"]
+    assert (req.syntax, notes_of(req)) == ("repaired", ["repaired malformed JSON"])
 
 
 def test_unescaped_inner_quotes_survive():
     req = parse_decoupling('{"ASR": "he said "hello" twice", "DET": null, "TYPE": null}')
     assert (req.ok, req.asr) == (True, 'he said "hello" twice')
-    assert notes_of(req) == ["escaped quotes inside a string"]
+    assert (req.syntax, notes_of(req)) == ("repaired", ["repaired malformed JSON"])
 
 
 def test_mismatched_bracket_fixed():
     req = parse_decoupling('{"ASR": null, "DET": ["car"], "TYPE": ["number"}')
     assert (req.ok, req.det, req.types) == (True, ("car",), ("number",))
-    assert notes_of(req) == ["fixed mismatched brackets"]
+    assert (req.syntax, notes_of(req)) == ("repaired", ["repaired malformed JSON"])
 
 
 def test_object_inside_a_list():
@@ -408,7 +404,7 @@ def test_truncated_python_style_object():
     req = parse_decoupling("{'ASR': 'x', 'DET': ['a', 'b'")
     assert (req.ok, req.asr, req.det, req.types) == (True, "x", ("a", "b"), None)
     assert notes_of(req) == [
-        "read single-quoted (Python-style) strings",
+        "repaired malformed JSON",
         "closed a truncated JSON object",
         "missing TYPE (taken as null)",
     ]

@@ -10,17 +10,11 @@ import numpy as np
 import pytest
 
 from videorag_eval.cache import Cache
-from videorag_eval.detection import (
-    ColourBlobDetector,
-    DetectionPipeline,
-    clean_entities,
-    entities_from_question,
-    paper_ratio,
-    render_det_block,
-    select_from_scores,
-    singularise,
-)
-from videorag_eval.detection.pipeline import DetSettings
+from videorag_eval.detection.blobs import ColourBlobDetector
+from videorag_eval.detection.entities import clean_entities, entities_from_question, singularise
+from videorag_eval.detection.keyframes import paper_ratio, select_from_scores
+from videorag_eval.detection.pipeline import DetectionPipeline, DetSettings
+from videorag_eval.prompt import render_det_block
 
 REPO = Path(__file__).resolve().parent.parent
 DEMO = REPO / "tasks" / "demo" / "data"
@@ -32,7 +26,7 @@ RED, GREEN, BLUE, YELLOW = (220, 30, 30), (30, 170, 60), (30, 80, 220), (240, 20
 
 def test_import_is_light():
     code = (
-        "import sys, videorag_eval.detection as d; d.DetectionPipeline; d.render_det_block; d.clean_entities; "
+        "import sys, videorag_eval.detection.pipeline, videorag_eval.detection.blobs, videorag_eval.prompt; "
         "print(sorted(m for m in ('torch', 'transformers', 'spacy') if m in sys.modules))"
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=REPO)

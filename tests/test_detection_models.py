@@ -9,12 +9,9 @@ import numpy as np
 import pytest
 
 from videorag_eval.cache import Cache
-from videorag_eval.detection import (
-    ClipKeyframes,
-    DetectionPipeline,
-    Owlv2Detector,
-    select_from_scores,
-)
+from videorag_eval.detection.detectors import Owlv2Detector
+from videorag_eval.detection.keyframes import ClipKeyframes, select_from_scores
+from videorag_eval.detection.pipeline import DetectionPipeline
 
 REPO = Path(__file__).resolve().parent.parent
 VIDEO = REPO / "tasks" / "demo" / "data" / "data" / "demo_001.mp4"
@@ -292,7 +289,7 @@ def tiny_grounding_dino(tmp_path_factory) -> str:
 
 
 def test_grounding_dino_detector(tiny_grounding_dino):
-    from videorag_eval.detection import GroundingDinoDetector
+    from videorag_eval.detection.detectors import GroundingDinoDetector
 
     entities = ["red circle", "blue square"]
     # Frames of one video share a size; mixed sizes would be padded per batch (which changes DINO's output).

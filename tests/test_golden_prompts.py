@@ -86,7 +86,7 @@ def test_rag_none_is_exactly_plain_lmms_eval(task, model, copies, monkeypatch, t
     from lmms_eval.evaluator import simple_evaluate
     from lmms_eval.tasks import TaskManager
 
-    from videorag_eval.tasks import prepare_task
+    from videorag_eval.lmms_tasks import prepare_task
 
     data = [] if task == "demo" else [f"task.data_dir={copies[task]}"]
     ours = _run(monkeypatch, tmp_path, e2e_cache, [f"task={task}", f"model={model}", "rag=none", *data])

@@ -2,10 +2,12 @@
 
 import pytest
 
-from videorag_eval.detection import Box, render_det_block, scene_graph_text
+from videorag_eval.detection.boxes import Box
 from videorag_eval.detection.pipeline import DetDoc
+from videorag_eval.prompt import render_det_block
 from videorag_eval.detection.scene_graph import (
     normalise_types,
+    scene_graph_text,
     relation_lines,
     relations,
 )

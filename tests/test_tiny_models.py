@@ -302,7 +302,7 @@ def test_video_llava_rejects_text_only(video_llava):
 def test_video_llava_read_video_fix_is_idempotent():
     import lmms_eval.models.simple.video_llava as vl
 
-    from videorag_eval.wrapper import apply_adapter_fixes
+    from videorag_eval.adapters import apply_adapter_fixes
 
     apply_adapter_fixes("video_llava")
     fixed = vl.read_video

@@ -5,15 +5,18 @@ from __future__ import annotations
 import hydra
 from omegaconf import DictConfig
 
+from .resources import CONF_DIR
 
-@hydra.main(config_path="../conf", config_name="config", version_base="1.3")
+
+@hydra.main(config_path=str(CONF_DIR), config_name="config", version_base="1.3")
 def main(cfg: DictConfig) -> None:
     import logging
     import sys
 
-    from .runner import ConfigError, run_cell
+    from .runner import run_cell
+    from .settings import ConfigError
     from .subtitles import NoSubtitles
-    from .tasks import TaskSetupError
+    from .lmms_tasks import TaskSetupError
     from .weights import MissingWeights
 
     try:

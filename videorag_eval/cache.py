@@ -1,7 +1,7 @@
 """On-disk cache of extracted auxiliary text, features and embeddings.
 
 One file per entry under ``<root>/<namespace>/<key[:2]>/<key>.<ext>``, written atomically
-(temporary file + ``os.replace``), so a killed run never leaves a half-written entry and two
+(``files.write_atomic``), so a killed run never leaves a half-written entry and two
 workers writing the same entry cannot corrupt it. A key is the SHA-256 of a canonical JSON of
 everything that changes the entry's content (video content hash, extractor, model, version, ...).
 """
@@ -11,10 +11,11 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-import tempfile
 from collections import Counter
 from pathlib import Path
 from typing import Any
+
+from .files import write_atomic
 
 _HASH_CHUNK = 1 << 20
 
@@ -43,18 +44,6 @@ class Cache:
     def _path(self, namespace: str, key: str, ext: str) -> Path:
         return self.root / namespace / key[:2] / f"{key}.{ext}"
 
-    @staticmethod
-    def _atomic_write(path: Path, data: bytes) -> None:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".tmp-", suffix=path.suffix)
-        try:
-            with os.fdopen(fd, "wb") as fh:
-                fh.write(data)
-            os.replace(tmp, path)
-        except BaseException:
-            Path(tmp).unlink(missing_ok=True)
-            raise
-
     # -- JSON entries ----------------------------------------------------------------------
     def get_json(self, namespace: str, key: str) -> Any | None:
         path = self._path(namespace, key, "json")
@@ -72,7 +61,7 @@ class Cache:
 
     def put_json(self, namespace: str, key: str, value: Any) -> None:
         data = json.dumps(value, ensure_ascii=False, sort_keys=True).encode("utf-8")
-        self._atomic_write(self._path(namespace, key, "json"), data)
+        write_atomic(self._path(namespace, key, "json"), data)
 
     # -- array entries ---------------------------------------------------------------------
     def get_array(self, namespace: str, key: str):
@@ -100,7 +89,7 @@ class Cache:
 
         buf = io.BytesIO()
         np.save(buf, np.ascontiguousarray(value), allow_pickle=False)
-        self._atomic_write(self._path(namespace, key, "npy"), buf.getvalue())
+        write_atomic(self._path(namespace, key, "npy"), buf.getvalue())
 
     # -- file content hashes -------------------------------------------------------------------
     def file_hash(self, path: str | os.PathLike[str]) -> str:

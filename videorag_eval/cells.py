@@ -1,11 +1,9 @@
-"""Result cells: where a cell lives, whether it finished, and writing its files atomically."""
+"""Result cells: where a cell lives and whether it finished."""
 
 from __future__ import annotations
 
 import hashlib
 import json
-import os
-import tempfile
 from pathlib import Path
 from typing import Any
 
@@ -35,7 +33,7 @@ def identity(cfg: DictConfig) -> dict[str, Any]:
 
 
 def rag_label(rag: Any) -> str:
-    from .pipeline import RagSettings
+    from .settings import RagSettings
 
     return RagSettings.from_cfg(rag).label()
 
@@ -52,26 +50,6 @@ def cell_dir(cfg: DictConfig) -> Path:
     if cfg.get("limit") is not None:
         name += f"-n{cfg.limit}"
     return Path(cfg.results_dir) / str(cfg.task.name) / str(cfg.model.name) / f"{name}-{digest}"
-
-
-def write_atomic(path: Path, text: str) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            fh.write(text)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-
-
-def write_json(path: Path, value: Any) -> None:
-    write_atomic(path, json.dumps(value, indent=2, ensure_ascii=False, default=str) + "\n")
-
-
-def write_jsonl(path: Path, rows) -> None:
-    write_atomic(path, "".join(json.dumps(r, ensure_ascii=False, default=str) + "\n" for r in rows))
 
 
 def is_finished(cell: Path) -> bool:

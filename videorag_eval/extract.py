@@ -12,16 +12,19 @@ import logging
 import hydra
 from omegaconf import DictConfig
 
+from .resources import CONF_DIR
+
 log = logging.getLogger("videorag_eval.extract")
 
 
 def extract_task(cfg: DictConfig) -> dict[str, int]:
     from tqdm import tqdm
 
-    from .pipeline import AuxPipeline, RagSettings, VideoProblem
+    from .pipeline import AuxPipeline, VideoProblem
+    from .settings import RagSettings
     from .cache import Cache
     from .extractors.asr import NoAudioTrack
-    from .tasks import load_videos
+    from .lmms_tasks import load_videos
 
     rag = RagSettings.from_cfg(cfg.rag)
     rag = RagSettings(asr=rag.asr, ocr=rag.ocr, threshold=rag.threshold)  # DET depends on each question's request
@@ -49,7 +52,7 @@ def extract_task(cfg: DictConfig) -> dict[str, int]:
     return counts
 
 
-@hydra.main(config_path="../conf", config_name="config", version_base="1.3")
+@hydra.main(config_path=str(CONF_DIR), config_name="config", version_base="1.3")
 def main(cfg: DictConfig) -> None:
     extract_task(cfg)
 

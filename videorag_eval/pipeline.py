@@ -15,47 +15,15 @@ from typing import Any
 
 from . import media
 from .cache import Cache
-from .decoupling import query_texts
 from .extractors.asr import ASRSettings, NoAudioTrack, WhisperASR
 from .extractors.ocr import EasyOCRReader, OCRSettings
-from .prompt import render_block
+from .prompt import render_block, render_det_block
+from .query import query_texts
 from .records import AuxDoc, DecoupledRequest, FrameSample, Question
 from .retrieval import EncoderSettings, TextEncoder, retrieve
+from .settings import RagSettings
 
 log = logging.getLogger(__name__)
-
-
-@dataclass(frozen=True)
-class RagSettings:
-    asr: bool = False
-    ocr: bool = False
-    det: bool = False
-    subtitles: bool = False
-    threshold: float = 0.3
-    order: str = "paper"
-    decouple: str = "auto"
-
-    @classmethod
-    def from_cfg(cls, cfg: Any) -> "RagSettings":
-        return cls(**{k: cfg[k] for k in cls.__dataclass_fields__ if k in cfg})
-
-    @property
-    def sources(self) -> tuple[str, ...]:
-        return tuple(s for s in ("asr", "ocr", "det") if getattr(self, s))
-
-    @property
-    def active(self) -> bool:
-        return bool(self.sources) or self.subtitles
-
-    def label(self) -> str:
-        """Short name of the setting, e.g. ``none``, ``subtitles``, ``asr+ocr+det_t0.3``."""
-        if not self.active:
-            return "none"
-        parts = (["subtitles"] if self.subtitles else []) + list(self.sources)
-        label = "+".join(parts)
-        if self.sources:
-            label += f"_t{self.threshold:g}"
-        return label
 
 
 @dataclass
@@ -97,7 +65,7 @@ class AuxPipeline:
     @property
     def det(self):
         if self._det is None:
-            from .detection import DetectionPipeline
+            from .detection.pipeline import DetectionPipeline
 
             self._det = DetectionPipeline(self.aux_cfg["det"], self.cache)
         return self._det
@@ -185,7 +153,7 @@ class AuxPipeline:
                 result.blocks[source] = render_block(source, hits)
         if self.rag.det:
             t0 = time.perf_counter()
-            from .detection import entities_from_question, render_det_block
+            from .detection.entities import entities_from_question
 
             entities = list(request.det) if request.ok and request.det else entities_from_question(question.question)
             types = list(request.types) if request.ok and request.types else None

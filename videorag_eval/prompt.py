@@ -23,7 +23,7 @@ ORDERS = {
 }
 
 
-def _fmt_time(t: float) -> str:
+def format_seconds(t: float) -> str:
     return f"{t:.0f}s" if float(t).is_integer() else f"{t:.1f}s"
 
 
@@ -31,10 +31,29 @@ def render_block(source: str, docs: Sequence[AuxDoc], det_block: str | None = No
     if source == "det":
         body = det_block or ""
     elif source in ("asr", "subtitles"):
-        body = "\n".join(f"[{_fmt_time(d.start)}-{_fmt_time(d.end)}] {d.text}" for d in docs)
+        body = "\n".join(f"[{format_seconds(d.start)}-{format_seconds(d.end)}] {d.text}" for d in docs)
     else:
-        body = "\n".join(f"[{_fmt_time(d.start)}] {d.text}" for d in docs)
+        body = "\n".join(f"[{format_seconds(d.start)}] {d.text}" for d in docs)
     return f"{HEADERS[source]}\n{body.strip()}\n"
+
+
+def render_det_block(docs: Sequence[AuxDoc], n_frames: int, frame_indices: Sequence[int] | None = None) -> str:
+    """The DET prompt block: "The video has N frames. Detected objects in specific frames:" then one
+    "Frame k (t s): <scene graph>" line per document, chronologically; "" when there is no document.
+
+    ``k`` is the keyframe's 1-based position among the N sampled frames: taken from
+    ``frame_indices`` (the sampled frame indices) when given, else from ``DetDoc.position``.
+    """
+    docs = sorted((d for d in docs if d.text), key=lambda d: (d.start, d.frame_index or 0))
+    if not docs:
+        return ""
+    where = {int(i): p for p, i in enumerate(frame_indices, 1)} if frame_indices is not None else {}
+    lines = [f"The video has {int(n_frames)} frames. Detected objects in specific frames:"]
+    for d in docs:
+        k = where.get(int(d.frame_index)) if (where and d.frame_index is not None) else getattr(d, "position", None)
+        label = f"Frame {k}" if k is not None else f"Frame #{d.frame_index}"
+        lines.append(f"{label} ({format_seconds(d.start)}): {d.text}")
+    return "\n".join(lines)
 
 
 def assemble(context: str, blocks: dict[str, str], order: str = "paper") -> str:

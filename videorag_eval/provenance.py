@@ -24,6 +24,8 @@ def versions() -> dict[str, str | None]:
 
 def _git_commit() -> str | None:
     root = Path(__file__).resolve().parent.parent
+    if not (root / ".git").exists():  # an installed package: no checkout of ours to ask
+        return None
     try:
         sha = subprocess.run(["git", "-C", str(root), "rev-parse", "HEAD"], capture_output=True, text=True, timeout=5)
         dirty = subprocess.run(["git", "-C", str(root), "status", "--porcelain", "--untracked-files=no"],

@@ -2,10 +2,31 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
 SOURCES = ("asr", "ocr", "det")
+
+# The facts a request can ask about detected objects (the decoupled request's TYPE), in the order
+# the scene graph writes them, and the words models use for them.
+TYPES = ("location", "relation", "number")
+_TYPE_WORDS = {
+    "location": "location locations position positions place places where coordinates",
+    "number": "number numbers count counts counting quantity quantities amount num how many",
+    "relation": "relation relations relationship relationships",
+}
+_TYPE_SYNONYMS = {canon: canon for canon in TYPES}
+for _canon, _words in _TYPE_WORDS.items():
+    _TYPE_SYNONYMS.update({w: _canon for w in _words.split()})
+_TYPE_SYNONYMS.update({"how many": "number", "spatial relation": "relation", "spatial relations": "relation",
+                       "relative position": "relation", "relative positions": "relation"})
+
+
+def canonical_type(word: Any) -> str | None:
+    """``location`` / ``relation`` / ``number`` for a TYPE word or its synonym; None if unknown."""
+    key = re.sub(r"[^a-z]+", " ", str(word).lower()).strip()
+    return _TYPE_SYNONYMS.get(key)
 
 
 @dataclass(frozen=True)
@@ -61,6 +82,7 @@ class DecoupledRequest:
     ok: bool  # True when parsed from the model's output
     reason: str | None = None  # why decoupling fell back / what was repaired
     raw: str | None = None  # the model's raw output
+    syntax: str | None = None  # "valid" JSON, or "repaired" (by json-repair); None when nothing was parsed
 
     def to_dict(self) -> dict[str, Any]:
         return {

@@ -11,6 +11,7 @@ from dataclasses import dataclass, replace
 from typing import Any, Sequence
 
 from .cache import Cache, make_key, text_hash
+from .devices import resolve_device
 from .records import AuxDoc
 from .weights import loading, package_version, resolve
 
@@ -49,8 +50,6 @@ class TextEncoder:
         return {"kind": self.settings.kind, "model": self.settings.model, "lib_version": package_version(lib)}
 
     def _device(self) -> str:
-        from .extractors.asr import resolve_device
-
         return resolve_device(self.settings.device)
 
     def _load(self):

@@ -21,7 +21,8 @@ from lmms_eval.api.instance import Instance
 from lmms_eval.api.model import lmms
 
 from .benchmarks import Schema
-from .decoupling import build_decoupling_prompt, fallback_request, parse_decoupling
+from .decoupling.parse import fallback_request, parse_decoupling
+from .decoupling.prompt import build_decoupling_prompt
 from .journal import Journal
 from .pipeline import AuxPipeline, VideoProblem
 from .prompt import assemble, count_tokens
@@ -46,7 +47,7 @@ class VideoRAG(lmms):
                  subtitles: Callable[[Question, dict], list] | None = None, progress: bool = True, **_: Any) -> None:
         super().__init__()
         if config is not None:
-            from .runner import build_wrapper_parts
+            from .factory import build_wrapper_parts
 
             inner, pipeline, schema, journal, decouple_route, subtitles = build_wrapper_parts(config)
         if inner is None or pipeline is None or schema is None:
@@ -163,6 +164,7 @@ class VideoRAG(lmms):
         request = self._decouple(req, question) if rag.sources else fallback_request("no retrieval in this setting")
         record["request"] = request.to_dict() if request.ok else None
         record["request_note"] = request.reason
+        record["request_syntax"] = request.syntax  # the reply was "valid" JSON or "repaired"
         subtitles = self.subtitles(question, doc) if (rag.subtitles and self.subtitles) else None
         aug = self.pipeline.augment(question, request, subtitles=subtitles)
         record["aux"] = {s: [d.text for d in docs] for s, docs in aug.retrieved.items()}
@@ -286,28 +288,3 @@ def _tokenizer_of(model) -> Callable[[str], list[int]] | None:
     if tok is None or not hasattr(tok, "encode"):
         return None
     return lambda text: tok.encode(text, add_special_tokens=False)
-
-
-def apply_adapter_fixes(adapter: str) -> None:
-    """Work around lmms-eval 0.7.3 adapter bugs that the tiny (and the real) models hit. Idempotent.
-
-    ``video_llava``: its ``generate_until`` calls ``read_video(path, self.num_frames)`` but
-    ``read_video``'s frame count is keyword-only (``num_frm``), so every request raised ``TypeError``;
-    and its ``tokenizer`` property reads an attribute that is never set. Both are patched here
-    (the module's ``read_video`` name and the class property); nothing else changes.
-    """
-    if adapter != "video_llava":
-        return
-    import lmms_eval.models.simple.video_llava as vl
-
-    if not getattr(vl.read_video, "_videorag_fixed", False):
-        original = vl.read_video
-
-        def read_video(video_path, num_frm=8, **kwargs):
-            return original(video_path, num_frm=num_frm, **kwargs)
-
-        read_video._videorag_fixed = True
-        vl.read_video = read_video
-    if not getattr(vl.VideoLLaVA, "_videorag_fixed", False):
-        vl.VideoLLaVA.tokenizer = property(lambda self: self._processor.tokenizer)
-        vl.VideoLLaVA._videorag_fixed = True

@@ -35,7 +35,7 @@ from collections.abc import Sequence
 from typing import Any, Protocol
 
 from .boxes import Box, nms
-from .keyframes import resolve_device
+from ..devices import resolve_device
 
 log = logging.getLogger(__name__)
 

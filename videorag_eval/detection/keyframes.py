@@ -46,6 +46,7 @@ from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from ..cache import Cache, make_key
+from ..devices import resolve_device
 from ..records import FrameSample
 
 log = logging.getLogger(__name__)
@@ -120,17 +121,6 @@ def select_from_scores(
     k = max(1, min(int(top_k), n))
     order = sorted(range(n), key=lambda p: (-scores[p], p))[:k]
     return [indices[p] for p in sorted(order)], None
-
-
-def resolve_device(device: str | None) -> str:
-    if device in (None, "", "auto"):
-        try:
-            import torch
-
-            return "cuda" if torch.cuda.is_available() else "cpu"
-        except ImportError:
-            return "cpu"
-    return str(device)
 
 
 def pooled(output) -> Any:

@@ -33,16 +33,11 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 
+from ..records import TYPES, canonical_type
 from .boxes import Box, intersection
 
-TYPES = ("location", "relation", "number")
 RELATION_MODES = ("all", "last")
 RELATIONS = ("overlaps", "left of", "right of", "above", "below")
-_TYPE_ALIASES = {
-    "location": "location", "locations": "location", "position": "location", "positions": "location",
-    "relation": "relation", "relations": "relation", "relationship": "relation", "relationships": "relation",
-    "number": "number", "numbers": "number", "count": "number", "counts": "number", "counting": "number",
-}
 SEPARATOR = "; "
 
 
@@ -50,7 +45,7 @@ def normalise_types(types: Iterable[str] | None) -> tuple[list[str], list[str]]:
     """(known types in canonical order, unknown entries) of a TYPE request; aliases accepted."""
     found, unknown = set(), []
     for t in types or []:
-        key = _TYPE_ALIASES.get(str(t).strip().lower())
+        key = canonical_type(t)
         if key is None:
             unknown.append(str(t))
         else:

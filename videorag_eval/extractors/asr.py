@@ -13,6 +13,7 @@ from typing import Any
 
 from ..cache import Cache, make_key
 from ..records import AuxDoc
+from ..devices import resolve_device
 from ..weights import loading, package_version, resolve
 
 log = logging.getLogger(__name__)
@@ -38,17 +39,6 @@ class ASRSettings:
     def from_cfg(cls, cfg: Any) -> "ASRSettings":
         fields = cls.__dataclass_fields__
         return cls(**{k: cfg[k] for k in fields if k in cfg})
-
-
-def resolve_device(device: str) -> str:
-    if device != "auto":
-        return device
-    try:
-        import torch
-
-        return "cuda" if torch.cuda.is_available() else "cpu"
-    except ImportError:
-        return "cpu"
 
 
 class WhisperASR:

@@ -16,7 +16,7 @@ from typing import Any, Callable, Sequence
 from ..cache import Cache, make_key
 from ..records import AuxDoc, FrameSample
 from ..weights import loading, package_version, resolve
-from .asr import resolve_device
+from ..devices import resolve_device
 
 log = logging.getLogger(__name__)
 

@@ -398,7 +398,7 @@ def ensure_tiny(name: str, cache_root: str | os.PathLike) -> str:
     except KeyError:
         raise ValueError(f"unknown tiny model {name!r}; known: {sorted(TINY_BUILDERS)}") from None
     path = builder(Path(cache_root) / "tiny_models" / name)
-    from ..wrapper import apply_adapter_fixes  # lmms-eval's quirks live in the wrapper module
+    from ..adapters import apply_adapter_fixes
 
     apply_adapter_fixes(TINY_ADAPTERS[name])
     return path

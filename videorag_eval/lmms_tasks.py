@@ -15,8 +15,8 @@ from typing import Any
 import yaml
 
 from .cache import make_key
+from .resources import TASKS_DIR
 
-TASKS_ROOT = Path(__file__).resolve().parent.parent / "tasks"
 
 
 @dataclass(frozen=True)
@@ -32,14 +32,14 @@ class TaskSpec:
     bundled: Path | None = None  # data shipped with this repo
 
     def lmms_task(self) -> str:
-        return yaml.safe_load((TASKS_ROOT / self.overrides).read_text().replace("!function", ""))["task"]
+        return yaml.safe_load((TASKS_DIR / self.overrides).read_text().replace("!function", ""))["task"]
 
 
 SPECS = {
     s.name: s
     for s in (
         TaskSpec("demo", "demo/videorag_demo.yaml", None, "videomme/test-00000-of-00001.parquet", "test", None,
-                 TASKS_ROOT / "demo" / "data"),
+                 TASKS_DIR / "demo" / "data"),
         TaskSpec("videomme", "videomme/videorag_videomme.yaml", "videomme/videomme.yaml",
                  "videomme/test-00000-of-00001.parquet", "test", "videomme"),
         TaskSpec("mlvu", "mlvu/videorag_mlvu.yaml", "mlvu/mlvu_dev.yaml", "mlvu/test-00000-of-00001.parquet", "test", "mlvu"),
@@ -83,7 +83,7 @@ def prepare_task(task_cfg: Any, cache_dir: str | os.PathLike[str]) -> tuple[str,
     """
     spec = get_spec(str(task_cfg["name"]))
     data_dir, local = resolve_data_dir(task_cfg)
-    includes = [str(TASKS_ROOT / spec.overrides)]
+    includes = [str(TASKS_DIR / spec.overrides)]
     if spec.lmms_yaml:
         import lmms_eval.tasks
 

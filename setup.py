@@ -1,0 +1,24 @@
+"""Packaging: the top-level ``conf/`` and ``tasks/`` folders ship inside the wheel as
+``videorag_eval/conf`` and ``videorag_eval/tasks`` (every file of every sub-folder), so an installed
+package finds its Hydra configs, task YAMLs and demo data without the source tree
+(``videorag_eval.resources``). Everything else is in pyproject.toml."""
+
+from pathlib import Path
+
+from setuptools import find_packages, setup
+
+
+def data_packages(folder: str, package: str) -> dict[str, str]:
+    root = Path(folder)
+    dirs = [root] + sorted(p for p in root.rglob("*") if p.is_dir() and "__pycache__" not in p.parts)
+    return {".".join([package, *d.relative_to(root).parts]): d.as_posix() for d in dirs}
+
+
+DATA = {**data_packages("conf", "videorag_eval.conf"), **data_packages("tasks", "videorag_eval.tasks")}
+
+setup(
+    packages=find_packages(include=["videorag_eval", "videorag_eval.*"]) + sorted(DATA),
+    package_dir=DATA,
+    package_data={name: ["*"] for name in DATA},
+    exclude_package_data={name: ["*.pyc"] for name in DATA},
+)

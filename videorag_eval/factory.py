@@ -1,0 +1,49 @@
+"""Build a cell's parts from its config: the auxiliary-text pipeline and the inner lmms-eval model."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from omegaconf import DictConfig, OmegaConf
+
+from .benchmarks import get_schema
+from .cache import Cache
+from .journal import Journal
+from .pipeline import AuxPipeline
+from .settings import RagSettings
+
+
+def build_pipeline(cfg: DictConfig) -> AuxPipeline:
+    return AuxPipeline(RagSettings.from_cfg(cfg.rag), cfg.aux, Cache(cfg.cache_dir), cfg.frames)
+
+
+def build_inner(cfg: DictConfig, pipeline: AuxPipeline):
+    """The inner lmms-eval model of the cell, its frame count translated to the adapter's argument."""
+    m = cfg.model
+    if m.adapter == "videorag_text_only":
+        from .models.text_only import TextOnlyMatcher
+
+        return TextOnlyMatcher(text_encoder=pipeline.encoder, seed=cfg.seed)
+    from lmms_eval.models import get_model
+
+    args = OmegaConf.to_container(m.model_args, resolve=True) or {}
+    if m.get("tiny"):  # a random tiny model built offline, for tests
+        from .models.tiny import ensure_tiny
+
+        args["pretrained"] = ensure_tiny(str(m.tiny), cfg.cache_dir)
+    if m.get("frame_arg"):
+        args[m.frame_arg] = int(cfg.frames)
+    from .adapters import apply_adapter_fixes
+
+    apply_adapter_fixes(str(m.adapter))
+    cls = get_model(m.adapter, force_simple=bool(m.get("force_simple", False)))
+    return cls(**args)
+
+
+def build_wrapper_parts(config_path: str):
+    """For ``lmms-eval --model videorag --model_args config=<cell>/config.yaml``."""
+    cfg = OmegaConf.load(config_path)
+    pipeline = build_pipeline(cfg)
+    inner = build_inner(cfg, pipeline)
+    journal = Journal(Path(config_path).parent / "journal.jsonl")
+    return inner, pipeline, get_schema(cfg.task.schema), journal, str(cfg.model.decouple_route), None

@@ -1,0 +1,30 @@
+"""The console summary printed when a cell finishes (or is found finished)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+
+def print_summary(metrics: dict[str, Any], cell: Path, skipped: bool = False) -> None:
+    rag = metrics["rag"]
+    lines = [
+        f"videorag_eval: {metrics['model']} on {metrics['task']}, {metrics['frames']} frames, rag={rag.get('label')}"
+        + ("  (finished earlier; not run again)" if skipped else ""),
+        f"  accuracy {metrics['accuracy']:.1f}% over n={metrics['n']} questions; failed {metrics['n_failed']}"
+        + (f" {metrics['failures']}" if metrics.get("failures") else "") + f"; parser={metrics['parser']}",
+    ]
+    official = {k: v for k, v in (metrics.get("official") or {}).items() if isinstance(v, (int, float))}
+    if official and set(official) != {"videomme_accuracy"}:
+        lines.append("  official: " + ", ".join(f"{k} {v:.1f}" for k, v in official.items()))
+    for key, groups in metrics.get("by_category", {}).items():
+        if key in ("source", "duration", "duration_group", "task_type") and len(groups) <= 12:
+            n = metrics.get("by_category_n", {}).get(key, {})
+            lines.append(f"  by {key}: " + ", ".join(f"{g} {a:.1f} (n={n.get(g, '?')})" for g, a in groups.items()))
+    aux = metrics.get("aux_retrieved", {})
+    lines.append("  auxiliary texts retrieved: " + ", ".join(f"{s} {c}" for s, c in aux.items() if c) if any(aux.values())
+                 else "  auxiliary texts retrieved: none")
+    t = metrics.get("timings", {})
+    lines.append(f"  time {t.get('total', 0):.1f} s (" + ", ".join(f"{k} {v:.1f}" for k, v in t.items() if k != "total" and v >= 0.05) + ")")
+    lines.append(f"  cell: {cell}")
+    print("\n".join(lines), flush=True)
