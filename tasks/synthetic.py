@@ -60,14 +60,20 @@ def make_mlvu(out: Path, demo: Path = DEMO) -> Path:
     return out
 
 
-def _srt_to_lvb(srt: Path) -> list[dict]:
+def _srt_to_lvb(path: Path) -> list[dict]:
+    """LongVideoBench's subtitle JSON (``start``/``end`` as ``HH:MM:SS.mmm``, tag-free ``line``) from a
+    Video-MME SRT; a malformed cue raises SubtitleError naming the file and the cue."""
+    import srt
+
+    from videorag_eval.subtitles import read_srt
+
+    def stamp(t) -> str:
+        return srt.timedelta_to_srt_timestamp(t).replace(",", ".")
+
     cues = []
-    for block in srt.read_text().strip().split("\n\n"):
-        lines = block.strip().split("\n")
-        if len(lines) >= 3 and "-->" in lines[1]:
-            start, end = (t.strip().replace(",", ".") for t in lines[1].split("-->"))
-            text = re.sub(r"<[^>]+>", "", " ".join(lines[2:])).strip()
-            cues.append({"start": start, "end": end, "line": text})
+    for cue in read_srt(path):
+        text = re.sub(r"<[^>]+>", "", " ".join(cue.content.split("\n"))).strip()
+        cues.append({"start": stamp(cue.start), "end": stamp(cue.end), "line": text})
     return cues
 
 

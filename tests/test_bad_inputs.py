@@ -1,12 +1,11 @@
 """A missing video, a video without audio and a truncated mp4: each is recorded, none ends the run."""
 
 import shutil
-import subprocess
 
 import pandas as pd
 import pytest
 
-from helpers import read_cell, run_cell
+from helpers import read_cell, run_cell, stream_types, strip_audio, truncate
 
 pytestmark = pytest.mark.slow
 
@@ -23,10 +22,9 @@ def broken_copy(demo_data, tmp_path_factory):
     df = df[df.videoID.isin([MISSING, SILENT, TRUNCATED, GOOD])].reset_index(drop=True)
     df.to_parquet(root / "videomme" / "test-00000-of-00001.parquet")
     src = demo_data / "data"
-    subprocess.run(["ffmpeg", "-loglevel", "error", "-y", "-i", str(src / f"{SILENT}.mp4"), "-an", "-c:v", "copy",
-                    str(root / "data" / f"{SILENT}.mp4")], check=True)
-    blob = (src / f"{TRUNCATED}.mp4").read_bytes()
-    (root / "data" / f"{TRUNCATED}.mp4").write_bytes(blob[: len(blob) // 3])
+    strip_audio(src / f"{SILENT}.mp4", root / "data" / f"{SILENT}.mp4")
+    assert stream_types(root / "data" / f"{SILENT}.mp4") == ["video"]
+    truncate(src / f"{TRUNCATED}.mp4", root / "data" / f"{TRUNCATED}.mp4", 1 / 3)
     shutil.copy(src / f"{GOOD}.mp4", root / "data" / f"{GOOD}.mp4")
     return root, df
 
@@ -80,3 +78,28 @@ def test_the_good_video_is_unaffected(cell):
     good = [s for s in samples if s["video"].endswith(f"{GOOD}.mp4")]
     assert all(s["error"] is None for s in good)
     assert all(s["correct"] for s in good if s["categories"]["source"] in ("asr", "ocr"))
+
+
+@pytest.fixture(scope="module")
+def bad_subtitles_cell(demo_data, tmp_path_factory):
+    """rag=subtitles on a demo copy where one video's SRT has a garbled timing line in its second cue."""
+    root = tmp_path_factory.mktemp("bad_srt_demo")
+    shutil.copytree(demo_data, root, dirs_exist_ok=True, ignore=shutil.ignore_patterns("manifest.json"))
+    srt = root / "subtitle" / f"{SILENT}.srt"
+    cues = srt.read_text().split("\n\n")
+    cues[1] = cues[1].replace(" --> ", " -> ", 1)
+    srt.write_text("\n\n".join(cues))
+    out = tmp_path_factory.mktemp("results")
+    return run_cell("rag=subtitles", f"task.data_dir={root}", f"results_dir={out}", "limit=12"), srt
+
+
+def test_a_malformed_subtitle_file_fails_its_questions_only(bad_subtitles_cell):
+    cell, srt = bad_subtitles_cell
+    metrics, samples = read_cell(cell)
+    broken = [s for s in samples if s["video"].endswith(f"{SILENT}.mp4")]
+    others = [s for s in samples if not s["video"].endswith(f"{SILENT}.mp4")]
+    assert broken and others and metrics["n"] == len(samples) == 12
+    for s in broken:
+        assert f"{srt}: cue 2 (line 6) is malformed" in s["error"] and s["prediction"] == ""
+    assert all(s["error"] is None and s["aux"]["subtitles"] for s in others)
+    assert metrics["n_failed"] == len(broken)

@@ -79,6 +79,68 @@ def test_spacy_cleaner_when_installed():
     assert entities_from_question("How many red circles appear in the video?", cleaner="spacy") == ["red circle"]
 
 
+# -- boxes: IoU and NMS (torchvision.ops) -----------------------------------------------------
+
+def test_iou_values():
+    from videorag_eval.detection.boxes import Box, iou, iou_matrix
+
+    a, b = Box("x", 0.9, 0, 0, 10, 10), Box("x", 0.8, 5, 0, 15, 10)
+    assert iou(a, b) == pytest.approx(50 / 150)
+    assert iou(a, a) == 1.0
+    assert iou(a, Box("x", 0.5, 10, 0, 20, 10)) == 0.0  # touching edges do not overlap
+    assert iou(Box("x", 1, 3, 3, 3, 3), Box("x", 1, 3, 3, 3, 3)) == 0.0  # zero-area: no NaN
+    assert iou_matrix([a, b], [b]) == [[pytest.approx(1 / 3)], [1.0]]
+    assert iou_matrix([], [a]) == [] and iou_matrix([a], []) == [[]]
+
+
+def test_nms_suppresses_same_label_only_and_keeps_input_order():
+    from videorag_eval.detection.boxes import Box, nms
+
+    weak = Box("cup", 0.6, 1, 1, 11, 11)  # IoU 0.68 with `strong`
+    strong = Box("cup", 0.9, 0, 0, 10, 10)
+    other = Box("plate", 0.5, 0, 0, 10, 10)  # same place, another label: both survive
+    far = Box("cup", 0.3, 50, 50, 60, 60)
+    assert nms([weak, strong, other, far], 0.5) == [strong, other, far]
+    assert nms([weak, strong, other, far], 0.7) == [weak, strong, other, far]  # 0.68 <= 0.7: kept
+    assert nms([weak, strong, other, far], None) == [weak, strong, other, far]
+    assert nms([weak, strong], 0) == [weak, strong]
+    assert nms([], 0.5) == [] and nms([weak], 0.5) == [weak]
+    # A suppressed box suppresses nothing: c overlaps b (dropped by a) but not a, so c stays.
+    a, b, c = Box("k", 0.9, 0, 0, 10, 10), Box("k", 0.8, 4, 0, 14, 10), Box("k", 0.7, 9, 0, 19, 10)
+    assert nms([c, b, a], 0.3) == [c, a]
+    # Equal scores: the earlier box wins, whatever the sort does.
+    t1, t2 = Box("k", 0.5, 0, 0, 10, 10), Box("k", 0.5, 1, 0, 11, 10)
+    assert nms([t1, t2], 0.5) == [t1] and nms([t2, t1], 0.5) == [t2]
+
+
+def test_nms_matches_greedy_definition_on_random_boxes():
+    """Against the textbook definition: highest score first, drop same-label boxes with IoU > t."""
+    from videorag_eval.detection.boxes import Box, nms
+
+    def greedy(boxes, t):
+        def overlap(p, q):
+            w = max(0.0, min(p.x1, q.x1) - max(p.x0, q.x0))
+            h = max(0.0, min(p.y1, q.y1) - max(p.y0, q.y0))
+            union = p.area + q.area - w * h
+            return w * h / union if union > 0 else 0.0
+
+        kept = []
+        for i in sorted(range(len(boxes)), key=lambda i: (-boxes[i].score, i)):
+            if all(boxes[j].label != boxes[i].label or overlap(boxes[i], boxes[j]) <= t for j in kept):
+                kept.append(i)
+        return [boxes[i] for i in sorted(kept)]
+
+    rng = np.random.default_rng(0)
+    for trial in range(50):
+        n = int(rng.integers(2, 40))
+        xy = rng.uniform(0, 80, (n, 2))
+        wh = rng.uniform(1, 40, (n, 2))
+        boxes = [Box(str(rng.choice(["a", "b", "c"])), float(rng.choice([0.2, 0.5, rng.uniform()])),
+                     *map(float, xy[i]), *map(float, xy[i] + wh[i])) for i in range(n)]
+        t = float(rng.choice([0.1, 0.3, 0.5, 0.7]))
+        assert nms(boxes, t) == greedy(boxes, t), trial
+
+
 # -- keyframe rules ----------------------------------------------------------------------------
 
 def test_paper_rule_ratio_and_selection():
@@ -160,22 +222,31 @@ def test_colour_blobs_phrases():
     assert a == b == {"red circle": 3, "circle": 1}
 
 
-def test_colour_blobs_bfs_fallback_matches_scipy(monkeypatch):
+def test_colour_blobs_are_4_connected():
+    """Two squares touching only at a corner are two blobs; sharing an edge they are one rectangle."""
+    frame = np.full((60, 80, 3), BG, dtype=np.uint8)
+    frame[10:20, 10:20] = RED
+    frame[20:30, 20:30] = RED  # corner to corner with the first
+    blobs = ColourBlobDetector(min_area=10).blobs(frame)
+    assert [(b["colour"], b["shape"], b["box"]) for b in blobs] == [
+        ("red", "square", (10, 10, 20, 20)), ("red", "square", (20, 20, 30, 30))]
+    frame[20:30, 10:20] = BLUE  # other colours never merge with red
+    frame[10:20, 20:30] = RED  # now the red pixels form an L: one blob, filling 3/4 of its box
+    blobs = ColourBlobDetector(min_area=10).blobs(frame)
+    assert [(b["colour"], b["box"], b["fill"]) for b in blobs] == [("red", (10, 10, 30, 30), 0.75),
+                                                                   ("blue", (10, 20, 20, 30), 1.0)]
+
+
+def test_colour_blobs_component_pixels():
+    """Area and score come from each component's own pixels (scipy.ndimage.label + find_objects)."""
     frame = draw_frame(seed=1)
-    det = ColourBlobDetector()
-    with_scipy = det.blobs(frame)
-    import builtins
-
-    real_import = builtins.__import__
-
-    def no_scipy(name, *args, **kwargs):
-        if name.startswith("scipy"):
-            raise ImportError("no scipy")
-        return real_import(name, *args, **kwargs)
-
-    monkeypatch.setattr(builtins, "__import__", no_scipy)
-    assert det.blobs(frame) == with_scipy
-    assert len(with_scipy) == 6
+    blobs = ColourBlobDetector().blobs(frame)
+    assert len(blobs) == 6
+    assert sorted((b["colour"], b["shape"]) for b in blobs) == [
+        ("blue", "square"), ("blue", "square"), ("green", "circle"), ("red", "circle"), ("red", "circle"),
+        ("red", "circle")]
+    assert all(0.75 < b["fill"] < 0.82 for b in blobs if b["shape"] == "circle")  # pi/4 ~ 0.785
+    assert all(b["fill"] > 0.97 for b in blobs if b["shape"] == "square")
 
 
 def test_colour_blobs_min_area_and_threshold():

@@ -81,11 +81,9 @@ def test_ocr_reuses_shared_frames_for_another_frame_count(demo_data, fresh_cache
 
 
 def test_video_without_audio_is_reported(tmp_path, demo_data, fresh_cache):
-    import subprocess
+    from helpers import strip_audio
 
-    silent = tmp_path / "silent.mp4"
-    subprocess.run(["ffmpeg", "-loglevel", "error", "-i", str(demo_data / "data" / "demo_002.mp4"), "-an", "-c:v", "copy",
-                    str(silent)], check=True)
+    silent = strip_audio(demo_data / "data" / "demo_002.mp4", tmp_path / "silent.mp4")
     asr = WhisperASR(ASRSettings(model="packaged:whisper-tiny.en", compute_type="int8"), fresh_cache)
     with pytest.raises(NoAudioTrack, match="no audio track"):
         asr.documents(str(silent), fresh_cache.file_hash(silent))

@@ -1,5 +1,8 @@
+import pytest
+
 from videorag_eval.records import FrameSample
-from videorag_eval.subtitles import cues_at_frames, longvideobench_subtitles, parse_srt
+from videorag_eval.subtitles import (SubtitleError, cues_at_frames, longvideobench_subtitles, parse_srt,
+                                     videomme_subtitles)
 
 SRT = """1
 00:00:01,000 --> 00:00:04,500
@@ -38,3 +41,54 @@ def test_longvideobench_subtitle_json_both_shapes(tmp_path):
     assert [(d.start, d.text) for d in longvideobench_subtitles(tmp_path, "a.json")] == [(1.0, "first"), (5.5, "second")]
     assert [(d.start, d.end, d.text) for d in longvideobench_subtitles(tmp_path, "b.json")] == [(3.0, 4.0, "only")]
     assert longvideobench_subtitles(tmp_path, "missing.json") == []
+
+
+# -- malformed files: a typed error naming the file, the cue and the line ---------------------------
+
+GOOD_CUES = ["1\n00:00:01,000 --> 00:00:04,500\nfirst\n", "2\n00:00:11,000 --> 00:00:13,800\nsecond\n",
+             "3\n00:00:21,000 --> 00:00:23,700\nthird\n"]
+
+
+@pytest.mark.parametrize("bad, line, reason", [
+    ("2\n00:00:1x,000 --> 00:00:13,800\nsecond\n", 6, "'00:00:1x,000 --> 00:00:13,800'"),
+    ("2\n00:00:11,000 00:00:13,800\nsecond\n", 6, "timing line"),
+    ("2\n00:00:11,000 -->\nsecond\n", 6, "timing line"),
+    ("2\nsecond\n", 5, "no timing line after its index '2'"),
+    ("2\n00:00:13,800 --> 00:00:11,000\nsecond\n", 6, "ends (00:00:11,000) before it starts (00:00:13,800)"),
+])
+def test_malformed_cue_names_file_cue_and_line(tmp_path, bad, line, reason):
+    path = tmp_path / "broken.srt"
+    path.write_text("\n".join([GOOD_CUES[0], bad, *GOOD_CUES[1:]]))
+    with pytest.raises(SubtitleError) as info:
+        parse_srt(path)
+    err = info.value
+    assert (err.path, err.cue, err.line) == (str(path), 2, line)
+    assert str(err).startswith(f"{path}: cue 2 (line {line}) is malformed: ") and reason in str(err)
+    assert "fix or delete that cue" in str(err)
+
+
+def test_malformed_first_cue_and_crlf(tmp_path):
+    path = tmp_path / "crlf.srt"
+    path.write_bytes("\n".join(["not a cue at all\n", *GOOD_CUES]).replace("\n", "\r\n").encode())
+    with pytest.raises(SubtitleError, match=r"crlf\.srt: cue 1 \(line 1\) .*'not a cue at all'"):
+        parse_srt(path)
+    path.write_bytes(("\ufeff" + "\n".join(GOOD_CUES)).replace("\n", "\r\n").encode())  # BOM + CRLF: fine
+    assert [c[2] for c in parse_srt(path)] == ["first", "second", "third"]
+
+
+def test_lenient_where_players_are(tmp_path):
+    """What common players accept stays accepted: '.' before milliseconds, no index lines, no final
+    newline, a cue with no text (left out)."""
+    path = tmp_path / "loose.srt"
+    path.write_text("00:00:01.000 --> 00:00:02.500\nno index\n\n2\n00:00:03,000 --> 00:00:04,000\n\n\n"
+                    "3\n00:00:05,000 --> 00:00:06,000\nlast")
+    assert parse_srt(path) == [(1.0, 2.5, "no index"), (5.0, 6.0, "last")]
+
+
+def test_videomme_subtitles_raise_on_malformed_file(tmp_path):
+    (tmp_path / "subtitle").mkdir()
+    (tmp_path / "subtitle" / "v1.srt").write_text("1\n00:00:01,000 --> oops\ntext\n")
+    frames = FrameSample((0,), (1.5,), 4.0, 120, 30.0)
+    with pytest.raises(SubtitleError, match=r"v1\.srt: cue 1"):
+        videomme_subtitles(tmp_path, "v1", frames)
+    assert videomme_subtitles(tmp_path, "v2", frames) == []  # no file: no subtitles (as in Video-MME)

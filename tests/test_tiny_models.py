@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import inspect
 import json
-import shutil
 import subprocess
 import sys
 import time
@@ -91,24 +90,9 @@ def _model_cfg(name: str):
 @pytest.fixture(scope="session")
 def tiny_video(tmp_path_factory) -> str:
     """A 3 s, 4 fps, 128x96 test pattern (12 frames)."""
-    path = tmp_path_factory.mktemp("tiny_video") / "x.mp4"
-    if shutil.which("ffmpeg"):
-        subprocess.run(["ffmpeg", "-loglevel", "error", "-y", "-f", "lavfi", "-i", "testsrc=size=128x96:rate=4",
-                        "-t", "3", "-pix_fmt", "yuv420p", str(path)], check=True)
-    else:  # PyAV is a dependency; mpeg4 is always built in
-        import av
-        import numpy as np
+    from helpers import write_test_video
 
-        with av.open(str(path), "w") as container:
-            stream = container.add_stream("mpeg4", rate=4)
-            stream.width, stream.height, stream.pix_fmt = 128, 96, "yuv420p"
-            for i in range(12):
-                img = np.zeros((96, 128, 3), np.uint8)
-                img[:, : 16 * (i % 8 + 1)] = (255, 40 * (i % 6), 0)
-                for packet in stream.encode(av.VideoFrame.from_ndarray(img, format="rgb24")):
-                    container.mux(packet)
-            for packet in stream.encode():
-                container.mux(packet)
+    path = write_test_video(tmp_path_factory.mktemp("tiny_video") / "x.mp4", frames=12, fps=4, size=(128, 96))
     assert path.stat().st_size > 0
     return str(path)
 

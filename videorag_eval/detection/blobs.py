@@ -11,8 +11,8 @@ How it works, per frame:
 1. every pixel within ``tolerance`` (Euclidean RGB distance, default 60) of a palette colour --
    red (220,30,30), green (30,170,60), blue (30,80,220), yellow (240,200,20) -- is assigned to the
    nearest one; greys, black and white (background, banners, text) are never within tolerance;
-2. 4-connected components per colour (``scipy.ndimage.label`` when SciPy is installed, otherwise
-   a breadth-first search over the mask pixels in pure Python/NumPy);
+2. 4-connected components per colour (``scipy.ndimage.label``): shapes that touch only at a corner
+   are two blobs;
 3. components smaller than ``min_area`` pixels (default 50) are dropped (codec speckle);
 4. the shape is classified by the fill ratio ``area / (bbox width * bbox height)``: a square fills
    ~1.0 of its box, a disc ~0.785 (pi/4); the cut is ``fill_cut`` (default 0.89, the midpoint);
@@ -30,7 +30,6 @@ so the result does not depend on the order of the entity list.
 
 from __future__ import annotations
 
-from collections import deque
 from collections.abc import Sequence
 from typing import Any
 
@@ -70,46 +69,19 @@ def parse_query(phrase: str) -> tuple[str | None, str | None] | None:
     return (colour, shape) if known else None
 
 
-def _components(mask) -> list[list[tuple[Any, Any]]]:
-    """4-connected components of a boolean mask as (ys, xs) arrays."""
+def _components(mask) -> list[tuple[Any, Any]]:
+    """4-connected components of a boolean mask as (ys, xs) pixel arrays, in label order (row-major
+    order of each component's first pixel)."""
     import numpy as np
+    from scipy import ndimage
 
-    try:
-        from scipy import ndimage
-    except ImportError:  # pragma: no cover - exercised by monkeypatching in tests
-        ndimage = None
-    if ndimage is not None:
-        labels, n = ndimage.label(mask)
-        if n == 0:
-            return []
-        out = []
-        for sl_i, sl in enumerate(ndimage.find_objects(labels), 1):
-            if sl is None:
-                continue
-            ys, xs = np.nonzero(labels[sl] == sl_i)
-            out.append((ys + sl[0].start, xs + sl[1].start))
-        return out
-    return _components_bfs(mask)
-
-
-def _components_bfs(mask) -> list:
-    import numpy as np
-
-    todo = set(zip(*(a.tolist() for a in np.nonzero(mask))))
+    labels, n = ndimage.label(mask)  # the default structure: 4-connectivity in 2-D
     out = []
-    while todo:
-        start = todo.pop()
-        queue = deque([start])
-        ys, xs = [start[0]], [start[1]]
-        while queue:
-            y, x = queue.popleft()
-            for ny, nx in ((y - 1, x), (y + 1, x), (y, x - 1), (y, x + 1)):
-                if (ny, nx) in todo:
-                    todo.remove((ny, nx))
-                    queue.append((ny, nx))
-                    ys.append(ny)
-                    xs.append(nx)
-        out.append((np.array(ys), np.array(xs)))
+    for label, box in enumerate(ndimage.find_objects(labels), 1):
+        if box is None:
+            continue
+        ys, xs = np.nonzero(labels[box] == label)
+        out.append((ys + box[0].start, xs + box[1].start))
     return out
 
 

@@ -53,31 +53,54 @@ class Box:
 
 
 def intersection(a: Box, b: Box) -> float:
+    """Overlap area of two boxes in pixels (0 when they only touch); the scene graph's test for contact."""
     w = min(a.x1, b.x1) - max(a.x0, b.x0)
     h = min(a.y1, b.y1) - max(a.y0, b.y0)
     return w * h if w > 0 and h > 0 else 0.0
 
 
+def _tensor(boxes: Sequence[Box]):
+    import torch
+
+    return torch.tensor([[b.x0, b.y0, b.x1, b.y1] for b in boxes], dtype=torch.float64).reshape(-1, 4)
+
+
+def iou_matrix(a: Sequence[Box], b: Sequence[Box]) -> list[list[float]]:
+    """Intersection over union of every box of ``a`` with every box of ``b`` (``torchvision.ops.box_iou``);
+    a pair whose union is empty (two zero-area boxes) has IoU 0."""
+    if not a or not b:
+        return [[] for _ in a]
+    from torchvision.ops import box_iou
+
+    return box_iou(_tensor(a), _tensor(b)).nan_to_num(0.0).tolist()
+
+
 def iou(a: Box, b: Box) -> float:
-    inter = intersection(a, b)
-    union = a.area + b.area - inter
-    return inter / union if union > 0 else 0.0
+    return iou_matrix([a], [b])[0][0]
 
 
 def nms(boxes: Iterable[Box], iou_threshold: float | None) -> list[Box]:
-    """Greedy per-label non-maximum suppression (highest score first); None or <= 0 disables it.
+    """Per-label non-maximum suppression (``torchvision.ops.batched_nms``): a box is dropped when it
+    overlaps a higher-scored box *of the same label* with IoU > ``iou_threshold``; boxes of different
+    labels never suppress each other. None or <= 0 disables it.
 
-    The survivors keep the input order, so the caller's ordering is not disturbed.
+    Equal scores are resolved in input order (the earlier box wins), and the survivors keep the input
+    order, so the caller's ordering is not disturbed.
     """
     boxes = list(boxes)
-    if not iou_threshold or iou_threshold <= 0:
+    if not iou_threshold or iou_threshold <= 0 or len(boxes) < 2:
         return boxes
-    order = sorted(range(len(boxes)), key=lambda i: -boxes[i].score)
-    kept: list[int] = []
-    for i in order:
-        if all(boxes[j].label != boxes[i].label or iou(boxes[i], boxes[j]) <= iou_threshold for j in kept):
-            kept.append(i)
-    return [boxes[i] for i in sorted(kept)]
+    import torch
+    from torchvision.ops import batched_nms
+
+    # Rank by (score desc, input position): batched_nms then sees strictly decreasing scores and
+    # its result does not depend on how torch sorts ties.
+    order = sorted(range(len(boxes)), key=lambda i: (-boxes[i].score, i))
+    ranked = [boxes[i] for i in order]
+    label_ids = {label: k for k, label in enumerate(dict.fromkeys(b.label for b in ranked))}
+    keep = batched_nms(_tensor(ranked), torch.arange(len(ranked), 0, -1, dtype=torch.float64),
+                       torch.tensor([label_ids[b.label] for b in ranked]), float(iou_threshold))
+    return [boxes[i] for i in sorted(order[k] for k in keep.tolist())]
 
 
 def boxes_to_dicts(boxes: Sequence[Box]) -> list[dict[str, Any]]:
