@@ -118,7 +118,7 @@ class VideoRAG(lmms):
             video = self._video_of(req, doc)
             question = self.schema.to_question(doc, doc_id, video)
             record.update(question_id=question.question_id, video=video, answer=question.answer, letters="".join(question.letters),
-                          categories=question.categories)
+                          categories=question.categories, question=question.question, options=list(question.options))
             prediction = self._answer_question(req, doc, question, record)
         except VideoProblem as exc:
             prediction = self._fail(record, exc.kind, str(exc))
