@@ -60,7 +60,7 @@ def page_name(cell_rel: str) -> str:
     return "cells/" + slug(cell_rel.replace(os.sep, "__")) + ".html"
 
 
-def _head(title: str, depth: int = 0) -> str:
+def _head(title: str) -> str:
     return (f"<!DOCTYPE html><html><head><meta charset='utf-8'><title>{escape(title)}</title>"
             f"<style>{STYLE}</style></head><body>")
 
