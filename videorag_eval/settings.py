@@ -122,6 +122,8 @@ def check_types(cfg: Any) -> None:
     in one line with the value given and the values allowed."""
     for setting in SCHEMA:
         value = _lookup(cfg, setting.key)
+        if setting.if_present and hasattr(value, "keys"):  # a config group (conf/method/): its name is the value
+            value = value.get("name", _MISSING)
         if value is _MISSING:
             if setting.if_present:
                 continue
