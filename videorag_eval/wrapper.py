@@ -6,8 +6,9 @@ to the inner model with the augmented context and the original visuals. With no 
 inner model receives exactly the original request.
 
 This is the only module that knows lmms-eval's request tuples; everything inside is typed records.
-Every question ends as one journal record (answered, failed, or partly failed), written before the
-next question starts, so a killed run resumes where it stopped.
+Every question ends as one journal record (answered, answered with ``warnings``, or a data failure),
+written before the next question starts, so a killed run resumes where it stopped. Any other error is
+systemic (``failures.py``): it is not journalled and stops the cell, so a resume asks that question again.
 """
 
 from __future__ import annotations
