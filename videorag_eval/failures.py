@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections import Counter
 from typing import Any
 
-DATA_KINDS = ("missing_video", "unreadable_video", "unsafe_path")
+DATA_KINDS = ("missing_video", "unreadable_video", "unsafe_path", "bad_subtitles")
 
 
 class SystemicFailure(RuntimeError):

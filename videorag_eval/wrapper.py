@@ -30,6 +30,7 @@ from .pipeline import AuxPipeline, VideoProblem
 from .prompt import assemble, count_tokens
 from .records import DecoupledRequest, Question
 from .safe_paths import UnsafePath
+from .subtitles import SubtitleError
 
 log = logging.getLogger(__name__)
 
@@ -125,6 +126,8 @@ class VideoRAG(lmms):
             prediction = self._answer_question(req, doc, question, record)
         except (VideoProblem, UnsafePath) as exc:  # data failures: this question only, the run goes on
             prediction = self._fail(record, exc.kind, str(exc))
+        except SubtitleError as exc:  # a malformed subtitle file: a data failure of its video's questions
+            prediction = self._fail(record, "bad_subtitles", str(exc))
         except Exception:  # systemic (a bug, a missing package, out of memory): the cell stops, nothing journalled
             log.error("question %s: systemic failure, the cell stops (its answered questions are kept)", doc_id)
             raise

@@ -23,17 +23,3 @@ def cells_under(root: Path) -> list[Path]:
     """Cell directories (those holding a config.yaml or a lock) under a results root, .hydra excluded."""
     return sorted({p.parent for p in Path(root).rglob("*") if p.name in ("config.yaml", ".lock", "identity.json")
                    and ".hydra" not in p.parts})
-
-
-def strip_audio(src: Path, dst: Path) -> None:
-    """Copy a video without its audio track (PyAV remux, no system ffmpeg)."""
-    import av
-
-    with av.open(str(src)) as inp, av.open(str(dst), "w") as out:
-        vin = inp.streams.video[0]
-        vout = out.add_stream_from_template(vin)
-        for packet in inp.demux(vin):
-            if packet.dts is None:
-                continue
-            packet.stream = vout
-            out.mux(packet)

@@ -6,8 +6,7 @@ import shutil
 import pandas as pd
 import pytest
 
-from conftest import strip_audio
-from helpers import read_cell, run_cell
+from helpers import read_cell, run_cell, strip_audio
 
 pytestmark = pytest.mark.slow
 SILENT, GOOD = "demo_002", "demo_004"
