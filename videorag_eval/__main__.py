@@ -1,4 +1,9 @@
-"""``python -m videorag_eval [OVERRIDES]``: evaluate one cell (``-m`` for a sweep)."""
+"""``python -m videorag_eval [OVERRIDES]``: evaluate one cell (``-m`` for a sweep).
+
+Exit codes (CONTRACT): 0 every requested cell finished; 2 a setting was refused before any work
+(one line names the key, the value and the allowed values); 1 a cell failed systemically. In a
+sweep a refused or failed cell does not stop the others (``sweep.py``).
+"""
 
 from __future__ import annotations
 
@@ -10,20 +15,45 @@ from .resources import CONF_DIR
 
 @hydra.main(config_path=str(CONF_DIR), config_name="config", version_base="1.3")
 def main(cfg: DictConfig) -> None:
-    import logging
     import sys
 
-    from .runner import run_cell
+    from hydra.core.hydra_config import HydraConfig
+    from hydra.types import RunMode
+
+    code, message = run(cfg)
+    if code == 0:
+        return
+    print(f"videorag_eval: error: {message}", file=sys.stderr, flush=True)
+    hydra_cfg = HydraConfig.get()
+    if hydra_cfg.mode == RunMode.MULTIRUN:  # the sweep goes on; SweepReport lists failures at its end
+        from . import sweep
+
+        sweep.record(hydra_cfg.sweep.dir, {"overrides": list(hydra_cfg.overrides.task), "exit_code": code,
+                                           "error": message, "job": hydra_cfg.job.num})
+        return
+    sys.exit(code)
+
+
+def run(cfg: DictConfig) -> tuple[int, str]:
+    """(exit code, one-line message) of one cell."""
+    from .cell_lock import CellBusy
+    from .lmms_tasks import TaskSetupError
+    from .runner import CellFailed, run_cell
     from .settings import ConfigError
     from .subtitles import NoSubtitles
-    from .lmms_tasks import TaskSetupError
-    from .weights import MissingWeights
 
     try:
         run_cell(cfg)
-    except (ConfigError, TaskSetupError, NoSubtitles, MissingWeights) as exc:
-        logging.getLogger("videorag_eval").error("%s", exc)
-        sys.exit(2)
+    except (ConfigError, TaskSetupError, NoSubtitles, CellBusy) as exc:  # refused before any work
+        return 2, " ".join(str(exc).split())
+    except CellFailed as exc:
+        return 1, " ".join(str(exc).split())
+    except Exception as exc:  # a failure outside any cell (e.g. the cell's identity could not be computed)
+        import logging
+
+        logging.getLogger("videorag_eval").exception("unexpected failure")
+        return 1, f"{type(exc).__name__}: {' '.join(str(exc).split())}"
+    return 0, ""
 
 
 if __name__ == "__main__":

@@ -9,8 +9,9 @@ from typing import Any
 
 from omegaconf import DictConfig, OmegaConf
 
-# Config keys that do not change a cell's results (where things go, how they run).
-_NOT_IDENTITY = ("results_dir", "cache_dir", "force", "hydra", "launcher", "progress")
+# Config keys that do not change a cell's results (where things go, how they run). ``parser`` only
+# changes scoring: a finished cell is re-scored from its stored predictions (runner), never re-run.
+_NOT_IDENTITY = ("results_dir", "cache_dir", "force", "hydra", "launcher", "progress", "parser")
 
 
 def identity(cfg: DictConfig) -> dict[str, Any]:

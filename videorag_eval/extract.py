@@ -20,7 +20,7 @@ log = logging.getLogger("videorag_eval.extract")
 def extract_task(cfg: DictConfig) -> dict[str, int]:
     from tqdm import tqdm
 
-    from .pipeline import AuxPipeline, VideoProblem
+    from .pipeline import AuxPipeline, SourceFailed, VideoProblem
     from .settings import RagSettings
     from .cache import Cache
     from .extractors.asr import NoAudioTrack
@@ -41,7 +41,7 @@ def extract_task(cfg: DictConfig) -> dict[str, int]:
         for source in rag.sources:
             try:
                 docs = pipeline._source_docs(source, path, digest, frames)
-            except NoAudioTrack as exc:
+            except (NoAudioTrack, SourceFailed, VideoProblem) as exc:  # recorded; systemic errors still stop
                 log.warning("%s", exc)
                 counts["no_audio"] += 1
                 continue
@@ -54,6 +54,15 @@ def extract_task(cfg: DictConfig) -> dict[str, int]:
 
 @hydra.main(config_path=str(CONF_DIR), config_name="config", version_base="1.3")
 def main(cfg: DictConfig) -> None:
+    import sys
+
+    from .settings import ConfigError, check_config
+
+    try:
+        check_config(cfg)
+    except ConfigError as exc:  # the same settings check as an evaluation: exit 2, one line
+        print(f"videorag_eval.extract: error: {exc}", file=sys.stderr, flush=True)
+        sys.exit(2)
     extract_task(cfg)
 
 

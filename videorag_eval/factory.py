@@ -36,8 +36,11 @@ def build_inner(cfg: DictConfig, pipeline: AuxPipeline):
     from .adapters import apply_adapter_fixes
 
     apply_adapter_fixes(str(m.adapter))
-    cls = get_model(m.adapter, force_simple=bool(m.get("force_simple", False)))
-    return cls(**args)
+    from .weights import loading
+
+    with loading(f"inner model (lmms-eval adapter {m.adapter})", args.get("pretrained")):  # says why it did not load
+        cls = get_model(m.adapter, force_simple=bool(m.get("force_simple", False)))
+        return cls(**args)
 
 
 def build_wrapper_parts(config_path: str):

@@ -13,6 +13,8 @@ import os
 from pathlib import Path
 from typing import Any
 
+from .failures import DATA_KINDS
+
 log = logging.getLogger(__name__)
 
 
@@ -24,7 +26,7 @@ class Journal:
             self._load()
 
     def _load(self) -> None:
-        torn = 0
+        torn = invalid = retried = 0
         with self.path.open("r", encoding="utf-8") as fh:
             for line in fh:
                 line = line.strip()
@@ -35,7 +37,19 @@ class Journal:
                 except json.JSONDecodeError:
                     torn += 1
                     continue
-                self.records[int(rec["doc_id"])] = rec
+                try:
+                    doc_id = int(rec["doc_id"])
+                except (KeyError, TypeError, ValueError):  # not a record of ours: ignored, never fatal
+                    invalid += 1
+                    continue
+                if rec.get("error") and rec.get("error_kind") not in DATA_KINDS:
+                    retried += 1  # a failure that was not the data's (older runs journalled those): ask again
+                    continue
+                self.records[doc_id] = rec
+        if invalid:
+            log.warning("%s: ignored %d line(s) without a doc_id; those questions run again", self.path, invalid)
+        if retried:
+            log.warning("%s: %d question(s) failed for a reason other than their data; they are asked again", self.path, retried)
         if torn:
             log.warning("%s: ignored %d unreadable line(s) (a run died mid-write); those questions run again", self.path, torn)
 

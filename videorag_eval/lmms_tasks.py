@@ -7,6 +7,7 @@ environment juggling by the user.
 
 from __future__ import annotations
 
+import logging
 import os
 from dataclasses import dataclass
 from pathlib import Path
@@ -15,7 +16,9 @@ from typing import Any
 import yaml
 
 from .cache import make_key
+from .files import write_atomic
 from .resources import TASKS_DIR
+from .safe_paths import UnsafePath
 
 
 
@@ -101,7 +104,7 @@ def prepare_task(task_cfg: Any, cache_dir: str | os.PathLike[str]) -> tuple[str,
         config["dataset_kwargs"] = {"data_files": {spec.split: str(ann)}}
     include_dir = Path(cache_dir).resolve() / "lmms_tasks" / make_key(task=lmms_task, data=str(data_dir), local=local)[:16]
     include_dir.mkdir(parents=True, exist_ok=True)
-    (include_dir / f"{lmms_task}.yaml").write_text(yaml.safe_dump(config, sort_keys=False))
+    write_atomic(include_dir / f"{lmms_task}.yaml", yaml.safe_dump(config, sort_keys=False))  # shared by concurrent cells
     os.environ["VIDEORAG_DATA_DIR"] = str(data_dir)
     return lmms_task, str(include_dir), data_dir
 
@@ -122,6 +125,9 @@ def load_videos(task_cfg: Any, cache_dir: str | os.PathLike[str], limit: int | N
             visuals = task.doc_to_visual(doc)
         except SystemExit as exc:  # lmms-eval's tasks exit on a missing video
             visuals = [str(exc)]
+        except UnsafePath as exc:  # a row pointing outside task.data_dir is never opened
+            logging.getLogger(__name__).warning("%s", exc)
+            continue
         for v in visuals or []:
             if isinstance(v, str) and v not in videos:
                 videos.append(v)

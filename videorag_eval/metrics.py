@@ -11,18 +11,46 @@ from .pipeline import AuxPipeline
 from .settings import RagSettings
 
 
-def cell_metrics(cfg: DictConfig, records: list[dict[str, Any]], wrapper, pipeline: AuxPipeline):
-    from .provenance import versions
-    from .scoring import accuracy, by_category, official_scores, score_records
+def score_fields(cfg: DictConfig, records: list[dict[str, Any]]) -> tuple[dict[str, Any], list[dict[str, Any]]]:
+    """The parts of metrics.json that depend on the parser: (fields, scored records). Recomputed
+    from stored predictions when only ``parser`` changes (no model is run again)."""
+    from .scoring import PARSERS, accuracy, by_category, official_scores, score_records
 
     schema = get_schema(cfg.task.schema)
     scored = score_records(records, cfg.parser, schema.name, int(cfg.seed))
     acc_by, n_by = by_category(scored, cfg.task.get("breakdowns") or schema.category_keys)
-    rag = RagSettings.from_cfg(cfg.rag)
     failures: dict[str, int] = {}
+    degraded: dict[str, int] = {}
     for r in scored:
         if r.get("error"):
-            failures[r.get("error_kind", "error")] = failures.get(r.get("error_kind", "error"), 0) + 1
+            failures[r.get("error_kind") or "error"] = failures.get(r.get("error_kind") or "error", 0) + 1
+        elif r.get("warnings"):
+            for w in r["warnings"]:
+                kind = w.get("kind", "warning") if isinstance(w, dict) else str(w)
+                degraded[kind] = degraded.get(kind, 0) + 1
+    fields = {
+        "accuracy": accuracy(scored),
+        "n": len(scored),
+        "n_failed": sum(1 for r in scored if r.get("error")),  # questions that could not be asked
+        "n_degraded": sum(1 for r in scored if not r.get("error") and r.get("warnings")),  # answered with a warning
+        "n_unanswered": sum(1 for r in scored if not r.get("prediction")),
+        "failures": failures,
+        "degraded": degraded,
+        "by_category": acc_by,
+        "by_category_n": n_by,
+        "official": official_scores(schema.name, scored),
+        "parser": cfg.parser,
+        # the same predictions under every parser, so a parser change never needs a re-run to compare
+        "accuracy_by_parser": {p: accuracy(score_records(records, p, schema.name, int(cfg.seed))) for p in PARSERS},
+    }
+    return fields, scored
+
+
+def cell_metrics(cfg: DictConfig, records: list[dict[str, Any]], wrapper, pipeline: AuxPipeline):
+    from .provenance import versions
+
+    fields, scored = score_fields(cfg, records)
+    rag = RagSettings.from_cfg(cfg.rag)
     aux_counts = {s: sum(len((r.get("aux") or {}).get(s, [])) for r in scored) for s in ("asr", "ocr", "det", "subtitles")}
     timings = {k: round(v, 2) for k, v in {**pipeline.timings, **wrapper.timings}.items()}
     metrics = {
@@ -31,15 +59,7 @@ def cell_metrics(cfg: DictConfig, records: list[dict[str, Any]], wrapper, pipeli
         "frames": int(cfg.frames),
         "rag": {"asr": rag.asr, "ocr": rag.ocr, "det": rag.det, "subtitles": rag.subtitles, "threshold": rag.threshold,
                 "preset": cfg.rag.get("preset"), "label": rag.label(), "order": rag.order},
-        "accuracy": accuracy(scored),
-        "n": len(scored),
-        "n_failed": sum(1 for r in scored if r.get("error")),
-        "n_unanswered": sum(1 for r in scored if not r.get("prediction")),
-        "failures": failures,
-        "by_category": acc_by,
-        "by_category_n": n_by,
-        "official": official_scores(schema.name, scored),
-        "parser": cfg.parser,
+        **fields,
         "aux_retrieved": aux_counts,
         "aux_tokens_mean": round(sum(r.get("aux_tokens", 0) for r in scored) / max(len(scored), 1), 1),
         "decoupling": {k: v for k, v in wrapper.counts.items() if k.startswith("decouple")},
@@ -50,3 +70,9 @@ def cell_metrics(cfg: DictConfig, records: list[dict[str, Any]], wrapper, pipeli
         "timings": timings,
     }
     return metrics, scored
+
+
+def rescore(cfg: DictConfig, metrics: dict[str, Any], samples: list[dict[str, Any]]):
+    """A finished cell's metrics under ``cfg.parser``, from its stored raw predictions."""
+    fields, scored = score_fields(cfg, samples)
+    return {**metrics, **fields, "rescored_from": metrics.get("parser")}, scored

@@ -15,6 +15,7 @@ from typing import Any
 
 from . import media
 from .cache import Cache
+from .failures import is_systemic
 from .extractors.asr import ASRSettings, NoAudioTrack, WhisperASR
 from .extractors.ocr import EasyOCRReader, OCRSettings
 from .prompt import render_block, render_det_block
@@ -41,6 +42,14 @@ class VideoProblem(Exception):
 
     def __init__(self, kind: str, message: str):
         self.kind = kind
+        super().__init__(message)
+
+
+class SourceFailed(RuntimeError):
+    """One source could not be extracted for one video (not systemic): its questions are degraded."""
+
+    def __init__(self, source: str, message: str):
+        self.kind = f"{source}_failed"
         super().__init__(message)
 
 
@@ -113,6 +122,14 @@ class AuxPipeline:
                     self._docs[key] = self.ocr.documents(digest, frames, lambda idx: media.read_frames(path, idx))
             except NoAudioTrack as exc:
                 self._docs[key] = exc
+            except media.VideoError as exc:  # a decode error mid-file: the video's questions fail once, no re-decode
+                self._problem_videos[path] = VideoProblem(exc.kind, str(exc))
+                raise self._problem_videos[path] from exc
+            except Exception as exc:
+                if is_systemic(exc):
+                    raise
+                # e.g. a failed transcription: remembered for this video, never retried per question
+                self._docs[key] = SourceFailed(source, f"{source}_failed: {path}: {type(exc).__name__}: {exc}")
             finally:
                 self.timings[f"extract_{source}"] += time.perf_counter() - t0
         value = self._docs[key]
@@ -143,6 +160,9 @@ class AuxPipeline:
             except NoAudioTrack as exc:
                 result.problems.append(("no_audio", str(exc)))
                 docs = []
+            except SourceFailed as exc:
+                result.problems.append((exc.kind, str(exc)))
+                docs = []
             result.candidates[source] = len(docs)
             t0 = time.perf_counter()
             hits = retrieve(self.encoder, query_texts(question, request, source), docs, self.rag.threshold)
@@ -157,7 +177,11 @@ class AuxPipeline:
 
             entities = list(request.det) if request.ok and request.det else entities_from_question(question.question)
             types = list(request.types) if request.ok and request.types else None
-            det = self.det.run(question.video, digest, frames, entities, types)
+            try:
+                det = self.det.run(question.video, digest, frames, entities, types)
+            except media.VideoError as exc:
+                self._problem_videos[question.video] = VideoProblem(exc.kind, str(exc))
+                raise self._problem_videos[question.video] from exc
             self.timings["extract_det"] += time.perf_counter() - t0
             result.det = det.to_dict()
             result.retrieved["det"] = det.docs

@@ -15,35 +15,83 @@ from typing import Any
 
 from omegaconf import DictConfig, OmegaConf
 
-from . import cells
+from . import cell_state, cells
+from .cell_lock import CellLock
 from .benchmarks import get_schema
 from .factory import build_inner, build_pipeline
 from .files import write_atomic, write_json, write_jsonl
 from .journal import Journal
 from .metrics import cell_metrics
 from .report.summary import print_summary
+from .failures import SystemicFailure
 from .settings import check_config
 
 log = logging.getLogger("videorag_eval")
 
 
 def run_cell(cfg: DictConfig) -> Path:
-    check_config(cfg)
+    check_config(cfg)  # refused settings leave no cell directory behind
     cell = cells.cell_dir(cfg)
+    identity = cell_state.compute(cfg)
+    if not cfg.force:
+        cell_state.check(cell, identity)  # a cell of something else is never reused or resumed
     if cells.is_finished(cell) and not cfg.force:
+        with _lock(cell):
+            metrics = _rescore_if_needed(cfg, cell)
         log.info("cell already finished, not run again: %s (force=true to redo it)", cell)
-        print_summary(json.loads((cell / "metrics.json").read_text()), cell, skipped=True)
+        print_summary(metrics, cell, skipped=True)
         return cell
-    if cfg.force:
-        for name in ("metrics.json", "samples.jsonl", "journal.jsonl"):
-            (cell / name).unlink(missing_ok=True)
     cell.mkdir(parents=True, exist_ok=True)
-    write_atomic(cell / "config.yaml", OmegaConf.to_yaml(cfg, resolve=True))
-    handler = _log_to(cell / "run.log")
-    try:
-        return _evaluate(cfg, cell)
-    finally:
-        logging.getLogger().removeHandler(handler)
+    with _lock(cell):
+        for name in cell_state.RUN_FILES if cfg.force else (cell_state.FAILED,):
+            (cell / name).unlink(missing_ok=True)
+        cell_state.write_identity(cell, identity)
+        write_atomic(cell / "config.yaml", OmegaConf.to_yaml(cfg, resolve=True))
+        handler = _log_to(cell / "run.log")
+        try:
+            return _evaluate(cfg, cell)
+        except Exception as exc:  # systemic: no metrics.json, the journal of good answers stays
+            log.exception("cell %s failed: %s: %s", cell, type(exc).__name__, exc)
+            if _rank() == 0:
+                cell_state.write_failed(cell, exc, len(Journal(cell / "journal.jsonl")))
+            raise CellFailed(cell, exc) from exc
+        finally:
+            logging.getLogger().removeHandler(handler)
+
+
+class CellFailed(RuntimeError):
+    """A cell stopped on a systemic error (failed.json written; a later run resumes it)."""
+
+    def __init__(self, cell: Path, exc: BaseException):
+        self.cell = cell
+        super().__init__(f"cell {cell} failed: {type(exc).__name__}: {exc} (details in {cell / 'run.log'}; "
+                         "answered questions are kept, re-running the same command resumes it)")
+
+
+def _rank() -> int:
+    return int(os.environ.get("RANK", "0") or 0)
+
+
+def _lock(cell: Path):
+    """The cell's lock (rank 0 only under data parallel, per CELL_PROTOCOL)."""
+    from contextlib import nullcontext
+
+    return CellLock(cell) if _rank() == 0 else nullcontext()
+
+
+def _rescore_if_needed(cfg: DictConfig, cell: Path) -> dict:
+    """A finished cell asked with another ``parser``: re-score its stored predictions, no model run."""
+    from .metrics import rescore
+
+    metrics = json.loads((cell / "metrics.json").read_text())
+    if metrics.get("parser") == cfg.parser:
+        return metrics
+    samples = [json.loads(line) for line in (cell / "samples.jsonl").read_text(encoding="utf-8").splitlines() if line]
+    metrics, scored = rescore(cfg, metrics, samples)
+    write_jsonl(cell / "samples.jsonl", scored)
+    write_json(cell / "metrics.json", metrics)
+    log.info("re-scored %s with parser=%s (from its stored predictions; no model run)", cell, cfg.parser)
+    return metrics
 
 
 def _evaluate(cfg: DictConfig, cell: Path) -> Path:
@@ -83,6 +131,8 @@ def _evaluate(cfg: DictConfig, cell: Path) -> Path:
         return cell
     asked = sorted({int(s["doc_id"]) for s in results.get("samples", {}).get(lmms_task, [])})
     records = [journal.get(d) for d in asked if journal.get(d) is not None]
+    if len(records) != len(asked):  # finished only when every question has an answer or a data-failure record
+        raise SystemicFailure(f"{len(asked) - len(records)} of {len(asked)} questions have no record in the journal")
     metrics, scored = cell_metrics(cfg, records, wrapper, pipeline)
     metrics["timings"] = {**metrics["timings"], "model_load": round(t_model, 2), "total": round(time.perf_counter() - t0, 2)}
     metrics["lmms_eval"] = {k: v for k, v in results.get("results", {}).get(lmms_task, {}).items() if not k.startswith("alias")}

@@ -63,6 +63,9 @@ def parse_longvideobench(response: str, letters: Sequence[str], fallback_key: st
     return m.group(0)
 
 
+PARSERS = ("lmms_eval", "paper")
+
+
 def parser_for(parser: str, schema: str, seed: int = 0) -> Callable[[str, Sequence[str], str], str]:
     """(response, letters, question_id) -> parsed letter, for a parser name and a task schema."""
     if parser not in ("lmms_eval", "paper"):
@@ -97,8 +100,10 @@ MLVU_TASK_TYPES = ("anomaly_reco", "count", "ego", "needle", "order", "plotQA", 
 def official_scores(schema: str, records: Sequence[dict[str, Any]]) -> dict[str, Any]:
     """The benchmark's headline number as its own tooling computes it, beside our micro accuracy."""
     if schema == "mlvu":
-        per_type = {t: accuracy([r for r in records if r["categories"].get("task_type") == t]) for t in MLVU_TASK_TYPES}
-        present = [t for t in MLVU_TASK_TYPES if any(r["categories"].get("task_type") == t for r in records)]
+        per_type = {t: accuracy([r for r in records if (r.get("categories") or {}).get("task_type") == t])
+                    for t in MLVU_TASK_TYPES}
+        # a question that failed before its doc was read has no categories: it counts in no type
+        present = [t for t in MLVU_TASK_TYPES if any((r.get("categories") or {}).get("task_type") == t for r in records)]
         return {
             "mlvu_macro_7_types": round(sum(per_type.values()) / len(MLVU_TASK_TYPES), 2),
             "mlvu_macro_present_types": round(sum(per_type[t] for t in present) / len(present), 2) if present else 0.0,

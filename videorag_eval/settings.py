@@ -39,15 +39,107 @@ class RagSettings:
         return label
 
 
+@dataclass(frozen=True)
+class Setting:
+    """One user-facing key: its type and, for enumerations, the values allowed."""
+
+    key: str
+    kind: type
+    choices: tuple[Any, ...] | None = None
+    low: float | None = None
+    high: float | None = None
+    optional: bool = False  # null allowed
+    if_present: bool = False  # keys added by optional config groups (e.g. ``method``)
+
+    def allowed(self) -> str:
+        if self.choices is not None:
+            text = ", ".join(str(c) for c in self.choices)
+        elif self.kind is bool:
+            text = "true, false"
+        elif self.kind is int:
+            text = "an integer" + (f" >= {self.low:g}" if self.low is not None else "")
+        elif self.kind is float:
+            text = f"a number in [{self.low:g}, {self.high:g}]" if self.low is not None else "a number"
+        else:
+            text = self.kind.__name__
+        return text + (" or null" if self.optional else "")
+
+
+# The typed schema of the settings a user types on the command line (CONTRACT "Config keys").
+SCHEMA: tuple[Setting, ...] = (
+    Setting("frames", int, low=1),
+    Setting("limit", int, low=1, optional=True),
+    Setting("seed", int),
+    Setting("force", bool),
+    Setting("parser", str, choices=("lmms_eval", "paper")),
+    Setting("method", str, choices=("default", "official", "paper"), if_present=True),
+    Setting("rag.asr", bool),
+    Setting("rag.ocr", bool),
+    Setting("rag.det", bool),
+    Setting("rag.subtitles", bool),
+    Setting("rag.threshold", float, low=-1.0, high=1.0),
+    Setting("rag.order", str, choices=("paper", "code")),
+    Setting("rag.decouple", str, choices=("auto", "fallback")),
+)
+
+_MISSING = object()
+
+
+def _lookup(cfg: Any, key: str) -> Any:
+    node = cfg
+    for part in key.split("."):
+        try:
+            if part not in node:
+                return _MISSING
+            node = node[part]
+        except TypeError:
+            return _MISSING
+    return node
+
+
+def _valid(setting: Setting, value: Any) -> bool:
+    if value is None:
+        return setting.optional
+    if setting.kind is bool:
+        ok = isinstance(value, bool)
+    elif setting.kind is int:
+        ok = isinstance(value, int) and not isinstance(value, bool)
+    elif setting.kind is float:
+        ok = isinstance(value, (int, float)) and not isinstance(value, bool)
+    else:
+        ok = isinstance(value, setting.kind)
+    if ok and setting.choices is not None:
+        ok = value in setting.choices
+    if ok and setting.low is not None:
+        ok = value >= setting.low
+    if ok and setting.high is not None:
+        ok = value <= setting.high
+    return ok
+
+
+def check_types(cfg: Any) -> None:
+    """Every key of ``SCHEMA`` has a value of its type and range; the first that does not is named
+    in one line with the value given and the values allowed."""
+    for setting in SCHEMA:
+        value = _lookup(cfg, setting.key)
+        if setting.if_present and hasattr(value, "keys"):  # a config group (conf/method/): its name is the value
+            value = value.get("name", _MISSING)
+        if value is _MISSING:
+            if setting.if_present:
+                continue
+            raise ConfigError(f"{setting.key} is missing from the config; allowed: {setting.allowed()}")
+        if not _valid(setting, value):
+            shown = "null" if value is None else repr(value)
+            raise ConfigError(f"{setting.key}={shown} is not allowed; allowed: {setting.allowed()}")
+
+
 def check_config(cfg: Any) -> None:
-    """Errors a user can fix, raised before any work starts."""
+    """Errors a user can fix, raised before any work starts (and before any cell directory exists)."""
+    check_types(cfg)
     fixed = cfg.model.get("frames_fixed")
     if fixed is not None and int(cfg.frames) != int(fixed):
-        raise ConfigError(f"model={cfg.model.name} always reads {fixed} frames; set frames={fixed} (got frames={cfg.frames})")
-    if int(cfg.frames) <= 0:
-        raise ConfigError(f"frames must be a positive integer, got {cfg.frames}")
-    if cfg.parser not in ("lmms_eval", "paper"):
-        raise ConfigError(f"parser must be lmms_eval or paper, got {cfg.parser!r}")
+        raise ConfigError(f"frames={cfg.frames} is not allowed for model={cfg.model.name}; allowed: {fixed} "
+                          f"(this model always reads {fixed} frames)")
     if RagSettings.from_cfg(cfg.rag).subtitles and str(cfg.task.name) == "mlvu":
         raise ConfigError("rag=subtitles: MLVU ships no subtitles; use rag=asr (speech transcribed by Whisper) instead")
 

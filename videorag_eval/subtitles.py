@@ -106,14 +106,18 @@ def cues_at_frames(cues: list[tuple[float, float, str]], frames: FrameSample) ->
 
 
 def videomme_subtitles(data_dir: Path, video_id: str, frames: FrameSample) -> list[AuxDoc]:
-    path = Path(data_dir) / "subtitle" / f"{video_id}.srt"
+    from .safe_paths import inside
+
+    path = inside(data_dir, "subtitle", f"{video_id}.srt", what="subtitle")
     if not path.exists():
         return []  # Video-MME has no subtitles for some videos; lmms-eval says "No subtitles available"
     return cues_at_frames(parse_srt(path), frames)
 
 
 def longvideobench_subtitles(data_dir: Path, subtitle_path: str) -> list[AuxDoc]:
-    path = Path(data_dir) / "subtitles" / subtitle_path
+    from .safe_paths import inside
+
+    path = inside(data_dir, "subtitles", subtitle_path, what="subtitle")
     if not path.exists():
         return []
     docs = []

@@ -10,6 +10,8 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+from .safe_paths import inside
+
 
 def _root() -> Path:
     root = os.environ.get("VIDEORAG_DATA_DIR")
@@ -26,12 +28,12 @@ def _first_existing(base: Path, suffixes=(".mp4", ".MP4", ".mkv")) -> str:
 
 
 def videomme_doc_to_visual(doc):
-    return [_first_existing(_root() / "data" / str(doc["videoID"]))]
+    return [_first_existing(inside(_root(), "data", str(doc["videoID"]), what="video"))]
 
 
 def mlvu_doc_to_visual(doc):
-    return [str(_root() / str(doc["video_name"]))]
+    return [str(inside(_root(), str(doc["video_name"]), what="video"))]
 
 
 def longvideobench_doc_to_visual(doc):
-    return [str(_root() / "videos" / str(doc["video_path"]))]
+    return [str(inside(_root(), "videos", str(doc["video_path"]), what="video"))]

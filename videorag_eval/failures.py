@@ -1,0 +1,60 @@
+"""Which failures are the data's and which are the run's.
+
+A *data failure* belongs to one question (its video is missing, unreadable or outside the data
+directory): it is recorded on that question and the run goes on. Everything else is *systemic*
+(a bug, a missing package, out of memory, a model that cannot load): the cell stops, is not
+written as finished, and a later run re-asks the questions that did not get an answer.
+A data failure that hits every question alike is systemic too (e.g. a wrong ``task.data_dir``).
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from typing import Any
+
+DATA_KINDS = ("missing_video", "unreadable_video", "unsafe_path", "bad_subtitles")
+
+
+class SystemicFailure(RuntimeError):
+    """The cell cannot produce honest numbers; it stops without metrics.json."""
+
+
+def is_data_failure(record: dict[str, Any]) -> bool:
+    return bool(record.get("error")) and record.get("error_kind") in DATA_KINDS
+
+
+def is_systemic(exc: BaseException) -> bool:
+    """Errors that would hit every question alike: never recorded as one question's failure."""
+    from .weights import MissingWeights
+
+    if isinstance(exc, (MissingWeights, MemoryError, ImportError, SystemicFailure)):
+        return True
+    return "out of memory" in str(exc).lower()
+
+
+class FailureWatch:
+    """Stops a cell whose first ``window`` questions all failed with the same kind of data failure
+    over at least ``min_videos`` videos: then the data set up is wrong, not the videos."""
+
+    def __init__(self, window: int = 10, min_videos: int = 3):
+        self.window = window
+        self.min_videos = min_videos
+        self.kinds: Counter[str] = Counter()
+        self.videos: set[str] = set()
+        self.seen = 0
+        self.answered = False
+
+    def observe(self, record: dict[str, Any]) -> None:
+        if self.answered or self.seen >= self.window:
+            return
+        self.seen += 1
+        if not record.get("error"):
+            self.answered = True
+            return
+        self.kinds[str(record.get("error_kind"))] += 1
+        self.videos.add(str(record.get("video") or record.get("doc_id")))
+        if self.seen == self.window and len(self.kinds) == 1 and len(self.videos) >= self.min_videos:
+            kind = next(iter(self.kinds))
+            raise SystemicFailure(
+                f"the first {self.window} questions ({len(self.videos)} videos) all failed alike ({kind}): "
+                f"{record.get('error')} -- check task.data_dir and the benchmark's files; nothing was scored")
