@@ -30,6 +30,8 @@ def identity(cfg: DictConfig) -> dict[str, Any]:
         data.pop("aux", None)
         if not rag.get("subtitles"):
             rag.pop("order", None)
+            rag.pop("timestamps", None)
+            data.pop("method", None)  # no auxiliary text: every reading of the method is the same cell
     return data
 
 

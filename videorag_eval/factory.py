@@ -14,7 +14,11 @@ from .settings import RagSettings
 
 
 def build_pipeline(cfg: DictConfig) -> AuxPipeline:
-    return AuxPipeline(RagSettings.from_cfg(cfg.rag), cfg.aux, Cache(cfg.cache_dir), cfg.frames)
+    from .frame_sampling import index_rule
+
+    pipeline = AuxPipeline(RagSettings.from_cfg(cfg.rag), cfg.aux, Cache(cfg.cache_dir), cfg.frames)
+    pipeline.frame_rule = index_rule(str(cfg.model.adapter), OmegaConf.to_container(cfg.model.model_args, resolve=True) or {})
+    return pipeline
 
 
 def build_inner(cfg: DictConfig, pipeline: AuxPipeline):
@@ -24,6 +28,10 @@ def build_inner(cfg: DictConfig, pipeline: AuxPipeline):
         from .models.text_only import TextOnlyMatcher
 
         return TextOnlyMatcher(text_encoder=pipeline.encoder, seed=cfg.seed)
+    if m.adapter == "videorag_scripted":  # a stand-in LVLM for tests (models/scripted.py)
+        from .models.scripted import ScriptedLVLM
+
+        return ScriptedLVLM(script=m.model_args.get("script"), text_encoder=pipeline.encoder, seed=cfg.seed)
     from lmms_eval.models import get_model
 
     args = OmegaConf.to_container(m.model_args, resolve=True) or {}

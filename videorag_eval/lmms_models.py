@@ -11,4 +11,5 @@ def manifests():
     return [
         ModelManifest(model_id="videorag", simple_class_path="videorag_eval.wrapper.VideoRAG"),
         ModelManifest(model_id="videorag_text_only", simple_class_path="videorag_eval.models.text_only.TextOnlyMatcher"),
+        ModelManifest(model_id="videorag_scripted", simple_class_path="videorag_eval.models.scripted.ScriptedLVLM"),
     ]

@@ -88,15 +88,19 @@ def uniform_indices(total_frames: int, n: int) -> list[int]:
     return [int(i) for i in np.linspace(0, total_frames - 1, n, dtype=int)]
 
 
-def sample_frames(path: str | os.PathLike[str], n: int) -> FrameSample:
-    """Which N frames a cell uses (no decoding of pixels beyond the container's index)."""
+def sample_frames(path: str | os.PathLike[str], n: int, rule=None) -> FrameSample:
+    """Which N frames a cell uses (no decoding of pixels beyond the container's index).
+
+    ``rule(total_frames, fps, n) -> indices`` picks them (``frame_sampling``: the inner adapter's own
+    rule); None = uniform.
+    """
     p = Path(path)
     if not p.exists():
         raise VideoError(p, "file does not exist", kind="missing_video")
     reader = _open_reader(p)
     total = len(reader)
     fps = float(reader.get_avg_fps()) or 1.0
-    idx = uniform_indices(total, n)
+    idx = uniform_indices(total, n) if rule is None else [int(i) for i in rule(total, fps, n)]
     return FrameSample(tuple(idx), tuple(round(i / fps, 3) for i in idx), fps, total, total / fps)
 
 

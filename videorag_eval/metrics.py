@@ -57,6 +57,7 @@ def cell_metrics(cfg: DictConfig, records: list[dict[str, Any]], wrapper, pipeli
         "model": cfg.model.name,
         "task": cfg.task.name,
         "frames": int(cfg.frames),
+        "method": (cfg.get("method") or {}).get("name", "default"),
         "rag": {"asr": rag.asr, "ocr": rag.ocr, "det": rag.det, "subtitles": rag.subtitles, "threshold": rag.threshold,
                 "preset": cfg.rag.get("preset"), "label": rag.label(), "order": rag.order},
         **fields,

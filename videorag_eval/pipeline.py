@@ -35,6 +35,7 @@ class AugmentResult:
     problems: list[tuple[str, str]] = field(default_factory=list)  # (kind, message)
     frames: FrameSample | None = None
     det: dict[str, Any] | None = None
+    queries: dict[str, list[str]] = field(default_factory=dict)  # texts averaged into each source's query
 
 
 class VideoProblem(Exception):
@@ -69,6 +70,7 @@ class AuxPipeline:
         self._problem_videos: dict[str, VideoProblem] = {}
         self._info: dict[str, media.VideoInfo] = {}
         self._docs: dict[tuple[str, str], Any] = {}
+        self.frame_rule: tuple[str, Any] | None = None  # (name, rule): the inner adapter's frames (frame_sampling)
 
     # -- lazily built parts --------------------------------------------------------------------
     @property
@@ -102,7 +104,7 @@ class AuxPipeline:
             t0 = time.perf_counter()
             try:
                 digest = self.cache.file_hash(path)
-                frames = media.sample_frames(path, self.frames)
+                frames = media.sample_frames(path, self.frames, self.frame_rule[1] if self.frame_rule else None)
             except media.VideoError as exc:
                 self._problem_videos[path] = VideoProblem(exc.kind, str(exc))
                 raise self._problem_videos[path] from exc
@@ -110,6 +112,14 @@ class AuxPipeline:
                 self.timings["hash_and_sample"] += time.perf_counter() - t0
             self._video_cache[path] = (digest, info, frames)
         return self._video_cache[path]
+
+    def lvlm_frames(self, path: str, frames: FrameSample | None = None) -> dict[str, Any]:
+        """The frames the inner LVLM sees (its adapter's rule), for the question's record."""
+        if frames is None:
+            frames = self._video_cache[path][2] if path in self._video_cache else \
+                media.sample_frames(path, self.frames, self.frame_rule[1] if self.frame_rule else None)
+        rule = self.frame_rule[0] if self.frame_rule else "uniform"
+        return {"indices": list(frames.indices), "timestamps": list(frames.timestamps), "rule": rule}
 
     def _source_docs(self, source: str, path: str, digest: str, frames: FrameSample) -> list[AuxDoc]:
         key = (source, path)
@@ -147,7 +157,7 @@ class AuxPipeline:
             result.retrieved["subtitles"] = docs
             result.candidates["subtitles"] = len(docs)
             if docs:
-                result.blocks["subtitles"] = render_block("subtitles", docs)
+                result.blocks["subtitles"] = render_block("subtitles", docs, timestamps=self.rag.timestamps)
         if not self.rag.sources:
             return result
         digest, info, frames = self.open_video(question.video)
@@ -165,17 +175,24 @@ class AuxPipeline:
                 docs = []
             result.candidates[source] = len(docs)
             t0 = time.perf_counter()
-            hits = retrieve(self.encoder, query_texts(question, request, source), docs, self.rag.threshold)
+            result.queries[source] = query_texts(question, request, source)
+            hits = retrieve(self.encoder, result.queries[source], docs, self.rag.threshold)
             self.timings["retrieve"] += time.perf_counter() - t0
             result.retrieved[source] = hits
             self.retrieved_counts[source] += len(hits)
             if hits:
-                result.blocks[source] = render_block(source, hits)
+                result.blocks[source] = render_block(source, hits, timestamps=self.rag.timestamps)
         if self.rag.det:
             t0 = time.perf_counter()
             from .detection.entities import entities_from_question
 
-            entities = list(request.det) if request.ok and request.det else entities_from_question(question.question)
+            if request.ok and not request.det:  # the model asked for no detection (DET: null): the method runs none
+                result.det = {"skipped": "the request asked for no detection (DET: null)", "entities": []}
+                result.retrieved["det"] = []
+                result.candidates["det"] = 0
+                return result
+            # question nouns only when no request could be obtained or parsed
+            entities = list(request.det) if request.ok else entities_from_question(question.question)
             types = list(request.types) if request.ok and request.types else None
             try:
                 det = self.det.run(question.video, digest, frames, entities, types)
@@ -184,11 +201,14 @@ class AuxPipeline:
                 raise self._problem_videos[question.video] from exc
             self.timings["extract_det"] += time.perf_counter() - t0
             result.det = det.to_dict()
+            if not request.ok:
+                result.det["entities_from"] = "question nouns (no parsed request)"
             result.retrieved["det"] = det.docs
             result.candidates["det"] = len(det.docs)
             self.retrieved_counts["det"] += len(det.docs)
             if det.docs:
-                result.blocks["det"] = render_block("det", det.docs, det_block=render_det_block(det.docs, len(frames.indices)))
+                result.blocks["det"] = render_block("det", det.docs, det_block=render_det_block(det.docs, len(frames.indices),
+                                                                                      timestamps=self.rag.timestamps))
         return result
 
     def loaded_models(self) -> dict[str, bool]:

@@ -27,9 +27,12 @@ def format_seconds(t: float) -> str:
     return f"{t:.0f}s" if float(t).is_integer() else f"{t:.1f}s"
 
 
-def render_block(source: str, docs: Sequence[AuxDoc], det_block: str | None = None) -> str:
+def render_block(source: str, docs: Sequence[AuxDoc], det_block: str | None = None, timestamps: bool = True) -> str:
+    """A source's block; ``timestamps=False`` drops the times before each document (official code)."""
     if source == "det":
         body = det_block or ""
+    elif not timestamps:
+        body = "\n".join(d.text for d in docs)
     elif source in ("asr", "subtitles"):
         body = "\n".join(f"[{format_seconds(d.start)}-{format_seconds(d.end)}] {d.text}" for d in docs)
     else:
@@ -37,7 +40,8 @@ def render_block(source: str, docs: Sequence[AuxDoc], det_block: str | None = No
     return f"{HEADERS[source]}\n{body.strip()}\n"
 
 
-def render_det_block(docs: Sequence[AuxDoc], n_frames: int, frame_indices: Sequence[int] | None = None) -> str:
+def render_det_block(docs: Sequence[AuxDoc], n_frames: int, frame_indices: Sequence[int] | None = None,
+                     timestamps: bool = True) -> str:
     """The DET prompt block: "The video has N frames. Detected objects in specific frames:" then one
     "Frame k (t s): <scene graph>" line per document, chronologically; "" when there is no document.
 
@@ -52,7 +56,7 @@ def render_det_block(docs: Sequence[AuxDoc], n_frames: int, frame_indices: Seque
     for d in docs:
         k = where.get(int(d.frame_index)) if (where and d.frame_index is not None) else getattr(d, "position", None)
         label = f"Frame {k}" if k is not None else f"Frame #{d.frame_index}"
-        lines.append(f"{label} ({format_seconds(d.start)}): {d.text}")
+        lines.append(f"{label} ({format_seconds(d.start)}): {d.text}" if timestamps else f"{label}: {d.text}")
     return "\n".join(lines)
 
 

@@ -6,11 +6,13 @@ from .records import SOURCES, DecoupledRequest, Question
 
 
 def query_texts(question: Question, request: DecoupledRequest | None, source: str) -> list[str]:
-    """Texts whose embeddings are averaged into the retrieval query for ``source``.
+    """Texts whose embeddings are averaged into the retrieval query for ``source`` (as the method).
 
     Always the question and every option text (blank ones skipped); then, if the request was parsed
-    (``ok``), the ASR request for ``"asr"`` or the DET entities joined with ", " for ``"ocr"`` and
-    ``"det"``. A failed or missing request gives the question and options only.
+    (``ok``), the ASR request for ``"asr"``, or each DET phrase as its own text for ``"ocr"`` and
+    ``"det"`` (the method has no OCR request: OCR retrieval uses the DET phrases). A failed or
+    missing request gives the question and options only. ``retrieval.query_vector`` averages the
+    texts' raw embeddings and then L2-normalises.
     """
     src = source.lower()
     if src not in SOURCES:
@@ -22,5 +24,5 @@ def query_texts(question: Question, request: DecoupledRequest | None, source: st
         if request.asr and request.asr.strip():
             texts.append(request.asr)
     elif request.det:
-        texts.append(", ".join(request.det))
+        texts.extend(p for p in request.det if isinstance(p, str) and p.strip())
     return texts

@@ -69,6 +69,10 @@ class TextEncoder:
                 self._model = AutoModel.from_pretrained(path).to(self._device()).eval()
 
     def _encode_uncached(self, texts: list[str]):
+        return normalise(self._encode_raw(texts))
+
+    def _encode_raw(self, texts: list[str]):
+        """The encoder's own output (mean pooling; no normalisation beyond the model's own modules)."""
         import numpy as np
 
         self._load()
@@ -88,7 +92,7 @@ class TextEncoder:
                 mask = batch["attention_mask"].unsqueeze(-1).to(hidden.dtype)
                 chunks.append(((hidden * mask).sum(1) / mask.sum(1).clamp(min=1e-9)).cpu().numpy())
             vecs = np.concatenate(chunks)
-        return normalise(np.asarray(vecs, dtype="float32"))
+        return np.asarray(vecs, dtype="float32")
 
     def encode(self, texts: Sequence[str]):
         """(len(texts), dim) float32, rows L2-normalised."""
@@ -120,9 +124,34 @@ def normalise(vecs):
     return vecs / np.maximum(norms, 1e-12)
 
 
+def raw_embeddings(encoder: TextEncoder, texts: Sequence[str]):
+    """(len(texts), dim) float32 raw (un-normalised) embeddings, cached per text like ``encode``."""
+    import numpy as np
+
+    ident = encoder.identity
+    keys = [make_key(text=text_hash(t), **ident) for t in texts]
+    rows = [encoder.cache.get_array(RAW_NAMESPACE, k) for k in keys]
+    todo = sorted({t for t, r in zip(texts, rows) if r is None})
+    if todo:
+        fresh = dict(zip(todo, encoder._encode_raw(todo)))
+        for i, t in enumerate(texts):
+            if rows[i] is None:
+                rows[i] = fresh[t]
+                encoder.cache.put_array(RAW_NAMESPACE, keys[i], fresh[t])
+    return np.stack(rows).astype("float32")
+
+
+RAW_NAMESPACE = "text_embedding_raw"
+
+
 def query_vector(encoder: TextEncoder, texts: Sequence[str]):
-    """The paper's query: the mean of the texts' embeddings, L2-normalised."""
-    vecs = encoder.encode(list(texts))
+    """The method's query: the mean of the texts' RAW embeddings, then L2-normalised (as the
+    official code: Contriever mean pooling, ``np.mean``, ``faiss.normalize_L2``). Encoders whose
+    own modules already normalise (sentence-transformers' all-MiniLM-L6-v2) give the same query
+    as a mean of normalised rows."""
+    if not texts:
+        raise ValueError("a retrieval query needs at least one text")
+    vecs = raw_embeddings(encoder, list(texts))
     return normalise(vecs.mean(axis=0, keepdims=True))
 
 

@@ -15,6 +15,7 @@ class RagSettings:
     threshold: float = 0.3
     order: str = "paper"
     decouple: str = "auto"
+    timestamps: bool = True  # times before each document in the prompt (the official code has none)
 
     @classmethod
     def from_cfg(cls, cfg: Any) -> "RagSettings":
@@ -140,6 +141,10 @@ def check_config(cfg: Any) -> None:
     if fixed is not None and int(cfg.frames) != int(fixed):
         raise ConfigError(f"frames={cfg.frames} is not allowed for model={cfg.model.name}; allowed: {fixed} "
                           f"(this model always reads {fixed} frames)")
+    from .adapter_specs import route_error
+
+    if (why := route_error(str(cfg.model.adapter), str(cfg.model.get("decouple_route", "text_only")))) is not None:
+        raise ConfigError(f"model.decouple_route=text_only is refused for model={cfg.model.name}: {why}")
     if RagSettings.from_cfg(cfg.rag).subtitles and str(cfg.task.name) == "mlvu":
         raise ConfigError("rag=subtitles: MLVU ships no subtitles; use rag=asr (speech transcribed by Whisper) instead")
 

@@ -69,6 +69,11 @@ class VideoRAG(lmms):
         self.timings: Counter[str] = Counter()
         self._tokenize = _tokenizer_of(inner)
         self.watch = FailureWatch()
+        from .video_links import spec_of_model
+
+        spec = spec_of_model(inner)
+        self._video_suffixes = spec.video_suffixes if spec is not None else None
+        self._links: dict[str, str] = {}
 
     # lmms-eval sets ``lm.task_dict``; the inner model reads docs from the same dict.
     @property
@@ -168,6 +173,12 @@ class VideoRAG(lmms):
     def _answer_question(self, req: Instance, doc: dict, question: Question, record: dict[str, Any]) -> str:
         rag = self.pipeline.rag
         self.pipeline.check_video(question.video)  # a missing or broken video fails here, whatever the setting
+        if self._video_suffixes is not None and self.is_simple:  # e.g. .MP4/.mkv for the qwen2(.5)_vl adapters
+            from .video_links import needs_link, readable_link
+
+            if needs_link(question.video, self._video_suffixes):
+                self._links[question.video] = readable_link(question.video, self._video_suffixes, self.pipeline.cache.root)
+                record["video_for_model"] = self._links[question.video]
         request = self._decouple(req, question) if rag.sources else fallback_request("no retrieval in this setting")
         record["request"] = request.to_dict() if request.ok else None
         record["request_note"] = request.reason
@@ -177,8 +188,8 @@ class VideoRAG(lmms):
         record["aux"] = {s: [d.text for d in docs] for s, docs in aug.retrieved.items()}
         record["aux_docs"] = {s: [d.to_dict() for d in docs] for s, docs in aug.retrieved.items()}
         record["aux_candidates"] = aug.candidates
-        if aug.frames is not None:
-            record["frames"] = {"indices": list(aug.frames.indices), "timestamps": list(aug.frames.timestamps)}
+        record["queries"] = aug.queries
+        record["frames"] = self.pipeline.lvlm_frames(question.video, aug.frames)  # the frames the LVLM sees
         if aug.det is not None:
             record["det"] = aug.det
         for kind, message in aug.problems:  # degraded, not failed: answered from the other sources
@@ -205,7 +216,7 @@ class VideoRAG(lmms):
         prompt = build_decoupling_prompt(question)
         doc_id, task, split = _doc_coords(req)
         if self.decouple_route == "with_video":  # adapters that cannot take a text-only request
-            text_req = self._replace_text(req, prompt, DECOUPLE_GEN_KWARGS)
+            text_req = self._linked(self._replace_text(req, prompt, DECOUPLE_GEN_KWARGS))
         else:
             text_req = self._text_only_request(req, prompt, DECOUPLE_GEN_KWARGS)
         try:
@@ -245,10 +256,24 @@ class VideoRAG(lmms):
                 args[2] = dict(gen_kwargs)
         return Instance(request_type=req.request_type, arguments=tuple(args), idx=req.idx, metadata=dict(req.metadata))
 
+    def _linked(self, req: Instance) -> Instance:
+        """The request with its videos replaced by links the adapter reads as video (``video_links``)."""
+        if not self._links or not self.is_simple or not callable(req.args[2]):
+            return req
+        links, original = dict(self._links), req.args[2]
+
+        def doc_to_visual(doc):
+            visuals = original(doc)
+            return [links.get(v, v) if isinstance(v, str) else v for v in visuals] if isinstance(visuals, list) else visuals
+
+        args = list(req.args)
+        args[2] = doc_to_visual
+        return Instance(request_type=req.request_type, arguments=tuple(args), idx=req.idx, metadata=dict(req.metadata))
+
     def _generate(self, req: Instance, new_context: str | None, aux_text: str | None = None) -> str:
         """Ask the inner model; with no auxiliary text, exactly the original request."""
         new_req = req if new_context is None else self._replace_text(req, new_context, aux_text=aux_text)
-        out = self.inner.generate_until([new_req])[0]
+        out = self.inner.generate_until([self._linked(new_req)])[0]
         return out if isinstance(out, str) else getattr(out, "text", str(out))
 
 

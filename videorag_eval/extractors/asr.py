@@ -34,11 +34,15 @@ class ASRSettings:
     vad_filter: bool = True
     beam_size: int = 5
     window: float = 30.0
+    chunking: str = "file"  # file: transcribe the whole audio once | window: each window alone (official code)
 
     @classmethod
     def from_cfg(cls, cfg: Any) -> "ASRSettings":
         fields = cls.__dataclass_fields__
-        return cls(**{k: cfg[k] for k in fields if k in cfg})
+        settings = cls(**{k: cfg[k] for k in fields if k in cfg})
+        if settings.chunking not in ("file", "window"):
+            raise ValueError(f"aux.asr.chunking must be file or window, got {settings.chunking!r}")
+        return settings
 
 
 class WhisperASR:
@@ -63,6 +67,7 @@ class WhisperASR:
             "language": s.language,
             "vad_filter": s.vad_filter,
             "beam_size": s.beam_size,
+            **({"chunking": s.chunking, "window": s.window} if s.chunking != "file" else {}),
         }
 
     def _compute_type(self) -> str:
@@ -94,18 +99,41 @@ class WhisperASR:
             raise NoAudioTrack(video_path)
         model = self._load()
         t0 = time.perf_counter()
-        segs, info = model.transcribe(
-            video_path,
-            language=self.settings.language,
-            vad_filter=self.settings.vad_filter,
-            beam_size=self.settings.beam_size,
-            condition_on_previous_text=False,
-        )
-        out = [{"start": round(s.start, 2), "end": round(s.end, 2), "text": s.text.strip()} for s in segs]
+        if self.settings.chunking == "window":
+            out, language, duration = self._transcribe_windows(model, video_path)
+        else:
+            segs, info = model.transcribe(
+                video_path,
+                language=self.settings.language,
+                vad_filter=self.settings.vad_filter,
+                beam_size=self.settings.beam_size,
+                condition_on_previous_text=False,
+            )
+            out = [{"start": round(s.start, 2), "end": round(s.end, 2), "text": s.text.strip()} for s in segs]
+            language, duration = info.language, info.duration
         self.seconds_transcribing += time.perf_counter() - t0
-        self.cache.put_json(self.namespace, key, {"segments": out, "language": info.language,
-                                                  "duration": info.duration, "path": video_path})
+        self.cache.put_json(self.namespace, key, {"segments": out, "language": language,
+                                                  "duration": duration, "path": video_path})
         return out
+
+    def _transcribe_windows(self, model, video_path: str):
+        """As the official code: cut the audio into windows and transcribe each alone (the language
+        detected per window when not set); segment times are shifted to the video's clock."""
+        from faster_whisper import decode_audio
+
+        rate = 16000
+        audio = decode_audio(video_path, sampling_rate=rate)
+        step = int(self.settings.window * rate)
+        out, languages = [], []
+        for k, begin in enumerate(range(0, len(audio), step)):
+            segs, info = model.transcribe(audio[begin:begin + step], language=self.settings.language,
+                                          vad_filter=self.settings.vad_filter, beam_size=self.settings.beam_size,
+                                          condition_on_previous_text=False)
+            offset = k * self.settings.window
+            out += [{"start": round(s.start + offset, 2), "end": round(s.end + offset, 2), "text": s.text.strip()}
+                    for s in segs]
+            languages.append(info.language)
+        return out, sorted(set(languages)), len(audio) / rate
 
     def documents(self, video_path: str, video_hash: str) -> list[AuxDoc]:
         return window_segments(self.segments(video_path, video_hash), self.settings.window)

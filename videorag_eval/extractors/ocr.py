@@ -27,6 +27,7 @@ class OCRSettings:
     model_dir: str | None = None
     min_confidence: float = 0.5
     device: str = "cpu"
+    dedupe: str = "normalised"  # normalised: case/punctuation-insensitive | exact: exact text (official code)
 
     @classmethod
     def from_cfg(cls, cfg: Any) -> "OCRSettings":
@@ -35,6 +36,7 @@ class OCRSettings:
             model_dir=cfg.get("model_dir"),
             min_confidence=float(cfg.get("min_confidence", 0.5)),
             device=cfg.get("device", "cpu"),
+            dedupe=str(cfg.get("dedupe", "normalised")),
         )
 
 
@@ -100,21 +102,25 @@ class EasyOCRReader:
 
     def documents(self, video_hash: str, frames: FrameSample, decode) -> list[AuxDoc]:
         readings = self.read_frames(video_hash, frames, decode)
-        return frame_documents(readings, frames, self.settings.min_confidence)
+        return frame_documents(readings, frames, self.settings.min_confidence, self.settings.dedupe)
 
 
 def _norm(text: str) -> str:
     return re.sub(r"[^0-9a-z]+", " ", text.lower()).strip()
 
 
-def frame_documents(readings: dict[int, list[dict[str, Any]]], frames: FrameSample, min_confidence: float) -> list[AuxDoc]:
-    """One document per frame with its confident texts not already seen earlier in the video."""
+def frame_documents(readings: dict[int, list[dict[str, Any]]], frames: FrameSample, min_confidence: float,
+                    dedupe: str = "normalised") -> list[AuxDoc]:
+    """One document per frame with its confident texts not already seen earlier in the video
+    (``dedupe``: ``normalised`` compares lower-cased alphanumerics, ``exact`` the exact text)."""
+    if dedupe not in ("normalised", "exact"):
+        raise ValueError(f"aux.ocr.dedupe must be normalised or exact, got {dedupe!r}")
     seen: set[str] = set()
     docs = []
     for idx, ts in zip(frames.indices, frames.timestamps):
         fresh = []
         for r in readings.get(idx, []):
-            key = _norm(r["text"])
+            key = _norm(r["text"]) if dedupe == "normalised" else r["text"].strip()
             if r["conf"] > min_confidence and key and key not in seen:
                 seen.add(key)
                 fresh.append(r["text"].strip())

@@ -1,0 +1,54 @@
+"""Video-MME's .MP4 / .mkv files reach the qwen2_vl / qwen2_5_vl adapters as video (they test
+``endswith((".mp4", ".avi", ".mov"))`` and would otherwise drop the video silently)."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from videorag_eval.adapter_specs import SPECS
+from videorag_eval.video_links import needs_link, readable_link, spec_of_model
+
+REPO = Path(__file__).resolve().parent.parent
+DEMO = REPO / "tasks" / "demo" / "data" / "data" / "demo_001.mp4"
+
+
+@pytest.mark.parametrize("suffix", [".MP4", ".mkv"])
+def test_link_is_read_as_the_same_video(tmp_path, suffix):
+    from decord import VideoReader
+
+    src = tmp_path / "data" / f"abc{suffix}"
+    src.parent.mkdir()
+    shutil.copy(DEMO, src)
+    suffixes = SPECS["qwen2_5_vl"].video_suffixes
+    assert needs_link(str(src), suffixes)
+    link = readable_link(str(src), suffixes, tmp_path / "cache")
+    assert link.endswith(".mp4") and Path(link).is_symlink() and Path(link).parent == tmp_path / "cache" / "video_links"
+    assert not needs_link(link, suffixes)
+    assert readable_link(str(src), suffixes, tmp_path / "cache") == link  # stable, idempotent
+    a, b = VideoReader(str(src)), VideoReader(link)
+    assert len(a) == len(b) and np.array_equal(a[5].asnumpy(), b[5].asnumpy())
+    assert readable_link(str(DEMO), suffixes, tmp_path / "cache") == str(DEMO)  # .mp4 needs no link
+
+
+def test_no_link_possible_fails_the_question_clearly(tmp_path):
+    from videorag_eval.pipeline import VideoProblem
+
+    blocker = tmp_path / "cache"
+    blocker.write_text("a file where the cache directory should be")
+    with pytest.raises(VideoProblem) as err:
+        readable_link(str(tmp_path / "x.MP4"), (".mp4",), blocker)
+    assert err.value.kind == "unreadable_video" and "x.MP4" in str(err.value)
+
+
+def test_the_wrapper_knows_which_adapters_need_links():
+    from lmms_eval.models.simple.qwen2_5_vl import Qwen2_5_VL
+    from lmms_eval.models.simple.qwen2_vl import Qwen2_VL
+    from lmms_eval.models.simple.qwen3_vl import Qwen3_VL
+
+    assert spec_of_model(object.__new__(Qwen2_5_VL)).video_suffixes == (".mp4", ".avi", ".mov")
+    assert spec_of_model(object.__new__(Qwen2_VL)).video_suffixes == (".mp4", ".avi", ".mov")
+    assert spec_of_model(object.__new__(Qwen3_VL)).video_suffixes is None  # it lower-cases and knows .mkv
