@@ -52,3 +52,39 @@ def test_the_wrapper_knows_which_adapters_need_links():
     assert spec_of_model(object.__new__(Qwen2_5_VL)).video_suffixes == (".mp4", ".avi", ".mov")
     assert spec_of_model(object.__new__(Qwen2_VL)).video_suffixes == (".mp4", ".avi", ".mov")
     assert spec_of_model(object.__new__(Qwen3_VL)).video_suffixes is None  # it lower-cases and knows .mkv
+
+
+@pytest.mark.slow
+def test_qwen2_5_vl_gets_the_video_of_an_MP4_and_a_mkv(tmp_path, e2e_cache, monkeypatch):
+    """A Video-MME copy whose videos are named .MP4 / .mkv, through the real qwen2_5_vl adapter (tiny
+    random model): every request reaching qwen-vl-utils carries the video (through the link)."""
+    import sys
+
+    sys.path.insert(0, str(REPO / "tasks"))
+    import synthetic
+
+    import lmms_eval.models.simple.qwen2_5_vl as q
+    from helpers import read_cell, run_cell
+
+    copy = synthetic.make_videomme(tmp_path / "vmme")
+    data = copy / "data"
+    (data / "demo_001.mp4").rename(data / "demo_001.MP4")
+    (data / "demo_002.mp4").rename(data / "demo_002.mkv")
+    real, seen = q.process_vision_info, []
+
+    def spy(messages, *a, **k):
+        seen.append([c.get("video") for m in messages for turn in m if isinstance(turn.get("content"), list)
+                     for c in turn["content"] if c.get("type") == "video"])
+        return real(messages, *a, **k)
+
+    monkeypatch.setattr(q, "process_vision_info", spy)
+    cell = run_cell("model=tiny_qwen2_5_vl", "task=videomme", f"task.data_dir={copy}", "rag=none", "limit=8",
+                    f"results_dir={tmp_path / 'results'}", f"cache_dir={e2e_cache}")
+    _, samples = read_cell(cell)
+    by_video = {Path(s["video"]).name: s for s in samples}
+    assert {"demo_001.MP4", "demo_002.mkv"} <= set(by_video)
+    for name in ("demo_001.MP4", "demo_002.mkv"):
+        link = by_video[name]["video_for_model"]
+        assert link.endswith(".mp4") and Path(link).resolve() == (data / name).resolve()
+        assert by_video[name]["error"] is None
+    assert len(seen) == 8 and all(len(videos) == 1 and videos[0].endswith(".mp4") for videos in seen)
