@@ -358,8 +358,8 @@ def test_query_texts_with_parsed_request():
     req = parse_decoupling('{"ASR": "umbrella color mentioned", "DET": ["man", "umbrella"], "TYPE": null}')
     base = [q.question, "Red", "Blue", "Green", "Black"]
     assert query_texts(q, req, "asr") == base + ["umbrella color mentioned"]
-    assert query_texts(q, req, "ocr") == base + ["man, umbrella"]
-    assert query_texts(q, req, "det") == base + ["man, umbrella"]
+    assert query_texts(q, req, "ocr") == base + ["man", "umbrella"]  # each DET phrase embedded, as the method
+    assert query_texts(q, req, "det") == base + ["man", "umbrella"]
     assert query_texts(q, req, "ASR") == base + ["umbrella color mentioned"]
 
 
