@@ -1,9 +1,18 @@
 """On-disk cache of extracted auxiliary text, features and embeddings.
 
-One file per entry under ``<root>/<namespace>/<key[:2]>/<key>.<ext>``, written atomically
-(``files.write_atomic``), so a killed run never leaves a half-written entry and two
-workers writing the same entry cannot corrupt it. A key is the SHA-256 of a canonical JSON of
-everything that changes the entry's content (video content hash, extractor, model, version, ...).
+A key is the SHA-256 of a canonical JSON of everything that changes the entry's content (video
+content hash, extractor, model, version, ...). Two storage forms, both written atomically
+(``files.write_atomic``), so a killed run never leaves a half-written entry:
+
+- a single entry: one file ``<root>/<namespace>/<key[:2]>/<key>.<ext>`` (per-video things: ASR
+  segments, file hashes);
+- a *packed* entry (``group=``): every entry of one group (a video) in one file
+  ``<root>/<namespace>/<group[:2]>/<group>.pack`` (``cache_packs.Pack``), read once per process
+  and memoised, so a cell reads each video's pack once and the file count is O(videos), not
+  O(texts or frames). Concurrent writers merge under a lock (``cache_packs``).
+
+``<root>/layout.json`` records the layout version; a cache of an older layout is detected and its
+obsolete entries are removed, so they are rebuilt in the current layout.
 """
 
 from __future__ import annotations
@@ -37,15 +46,25 @@ class Cache:
     """
 
     def __init__(self, root: str | os.PathLike[str]):
+        from .cache_packs import PackStore
+
         self.root = Path(root)
         self.stats: Counter[str] = Counter()
+        self.packs = PackStore(self.root, self.stats)
 
     # -- paths ---------------------------------------------------------------------------
     def _path(self, namespace: str, key: str, ext: str) -> Path:
+        self.packs.check_layout()
         return self.root / namespace / key[:2] / f"{key}.{ext}"
 
+    def batch(self):
+        """Context manager: packed writes inside it are flushed once, at its end."""
+        return self.packs.batch()
+
     # -- JSON entries ----------------------------------------------------------------------
-    def get_json(self, namespace: str, key: str) -> Any | None:
+    def get_json(self, namespace: str, key: str, group: str | None = None) -> Any | None:
+        if group is not None:
+            return self.packs.get(namespace, group, key, "json")
         path = self._path(namespace, key, "json")
         try:
             value = json.loads(path.read_text())
@@ -59,12 +78,16 @@ class Cache:
         self.stats[f"{namespace}.hit"] += 1
         return value
 
-    def put_json(self, namespace: str, key: str, value: Any) -> None:
+    def put_json(self, namespace: str, key: str, value: Any, group: str | None = None) -> None:
+        if group is not None:
+            return self.packs.put(namespace, group, key, "json", value)
         data = json.dumps(value, ensure_ascii=False, sort_keys=True).encode("utf-8")
         write_atomic(self._path(namespace, key, "json"), data)
 
     # -- array entries ---------------------------------------------------------------------
-    def get_array(self, namespace: str, key: str):
+    def get_array(self, namespace: str, key: str, group: str | None = None):
+        if group is not None:
+            return self.packs.get(namespace, group, key, "array")
         import io
 
         import numpy as np
@@ -82,7 +105,9 @@ class Cache:
         self.stats[f"{namespace}.hit"] += 1
         return value
 
-    def put_array(self, namespace: str, key: str, value) -> None:
+    def put_array(self, namespace: str, key: str, value, group: str | None = None) -> None:
+        if group is not None:
+            return self.packs.put(namespace, group, key, "array", value)
         import io
 
         import numpy as np
