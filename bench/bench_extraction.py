@@ -60,6 +60,7 @@ def main() -> None:
 
     rss_start = peak_rss_mb()
     pipeline = AuxPipeline(RagSettings(asr=True, ocr=True), cfg.aux, Cache(cache_dir), args.frames)
+    pipeline.encoder._load()  # embedding throughput without the model's load time
     encode = pipeline.encoder._encode_uncached
     embed_seconds = [0.0]
 

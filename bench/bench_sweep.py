@@ -1,7 +1,7 @@
 """Sweep reuse: every expensive step once per sweep, against a naive re-extract-per-question mode.
 
     python bench/bench_sweep.py [--set synthetic|demo] [--frames 1,2,4,8]
-        [--settings none,subtitles,asr,ocr,asr_ocr,full] [--model tiny_qwen2_5_vl] [--naive-limit 6]
+        [--settings none,subtitles,asr,ocr,asr_ocr,full] [--model tiny_qwen2_5_vl] [--limit N] [--naive-limit 6]
         [--work DIR] [--out PATH]
 
 Runs the grid (frame counts x settings) as cells in one process on a fresh cache, with a model that
@@ -63,6 +63,7 @@ def main() -> None:
     ap.add_argument("--frames", default="1,2,4,8")
     ap.add_argument("--settings", default="none,subtitles,asr,ocr,asr_ocr,full")
     ap.add_argument("--model", default="tiny_qwen2_5_vl")
+    ap.add_argument("--limit", type=int, default=None, help="first N questions of the set (scale down on busy machines)")
     ap.add_argument("--naive-limit", type=int, default=6, help="questions of the naive check cell (0: skip)")
     ap.add_argument("--work", default=str(REPO / "results" / "bench" / "work"))
     ap.add_argument("--out")
@@ -79,6 +80,8 @@ def main() -> None:
         task = ["task=videomme", f"task.data_dir={data}"]
     else:
         task = ["task=demo"]
+    if args.limit:
+        task.append(f"limit={args.limit}")
     base = [f"model={args.model}", *task, f"results_dir={work / 'results'}", f"cache_dir={work / 'cache'}"]
     frames = [int(f) for f in args.frames.split(",")]
     settings = args.settings.split(",")
@@ -132,8 +135,8 @@ def main() -> None:
         from naive import naive_mode
 
         f, name = max(frames), "asr_ocr"
-        check = [f"model={args.model}", *task, f"cache_dir={work / 'cache'}", f"frames={f}", RAG[name],
-                 f"limit={args.naive_limit}"]
+        check = [f"model={args.model}", *[t for t in task if not t.startswith("limit=")], f"cache_dir={work / 'cache'}",
+                 f"frames={f}", RAG[name], f"limit={args.naive_limit}"]
         _, _, ours_wall = run([*check, f"results_dir={work / 'results_check'}"])  # warm cache, our mode
         with naive_mode():
             m_naive, s_naive, real_wall = run([*check, f"results_dir={work / 'results_naive'}"])

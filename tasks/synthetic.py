@@ -165,3 +165,14 @@ def make_long_video(out: Path, minutes: float = 60.0, demo: Path = DEMO) -> Path
         chosen.append(srcs[k])
         total += seconds[k]
     return remux(chosen, out, title=f"long_{minutes:g}min")
+
+
+def make_all(root: Path, demo: Path = DEMO) -> dict[str, Path]:
+    return {name: make(root / name, demo) for name, make in MAKERS.items()}
+
+
+if __name__ == "__main__":
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("out", type=Path)
+    for name, path in make_all(parser.parse_args().out).items():
+        print(f"{name}: {path}")
