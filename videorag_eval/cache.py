@@ -4,12 +4,12 @@ A key is the SHA-256 of a canonical JSON of everything that changes the entry's 
 content hash, extractor, model, version, ...). Two storage forms, both written atomically
 (``files.write_atomic``), so a killed run never leaves a half-written entry:
 
-- a single entry: one file ``<root>/<namespace>/<key[:2]>/<key>.<ext>`` (per-video things: ASR
-  segments, file hashes);
-- a *packed* entry (``group=``): every entry of one group (a video) in one file
-  ``<root>/<namespace>/<group[:2]>/<group>.pack`` (``cache_packs.Pack``), read once per process
-  and memoised, so a cell reads each video's pack once and the file count is O(videos), not
-  O(texts or frames). Concurrent writers merge under a lock (``cache_packs``).
+- a single entry: one file ``<root>/<namespace>/<key[:2]>/<key>.<ext>``;
+- a *packed* entry (``group=``): every entry of one group (a video: its ASR segments, OCR readings,
+  text embeddings, CLIP features, detections, decoupling replies) in one file
+  ``<root>/packs/<group[:2]>/<group>.pack`` (``cache_packs``), read once per process and memoised,
+  so a cell reads each video's pack once and the file count is O(videos), not O(texts or frames).
+  Concurrent writers merge under a lock. File-hash memos are packed per directory of videos.
 
 ``<root>/layout.json`` records the layout version; a cache of an older layout is detected and its
 obsolete entries are removed, so they are rebuilt in the current layout.
@@ -66,6 +66,7 @@ class Cache:
         if group is not None:
             return self.packs.get(namespace, group, key, "json")
         path = self._path(namespace, key, "json")
+        self.stats["disk.read"] += 1
         try:
             value = json.loads(path.read_text())
         except FileNotFoundError:
@@ -93,6 +94,7 @@ class Cache:
         import numpy as np
 
         path = self._path(namespace, key, "npy")
+        self.stats["disk.read"] += 1
         try:
             raw = path.read_bytes()
             value = np.load(io.BytesIO(raw), allow_pickle=False)
@@ -122,7 +124,8 @@ class Cache:
         p = Path(path)
         st = p.stat()
         memo_key = make_key(path=str(p.resolve()), size=st.st_size, mtime_ns=st.st_mtime_ns)
-        memo = self.get_json("filehash", memo_key)
+        folder = "dir" + make_key(folder=str(p.resolve().parent))[:40]  # one pack per directory of videos
+        memo = self.get_json("filehash", memo_key, group=folder)
         if memo is not None:
             return memo["sha256"]
         digest = hashlib.sha256()
@@ -130,5 +133,5 @@ class Cache:
             for chunk in iter(lambda: fh.read(_HASH_CHUNK), b""):
                 digest.update(chunk)
         value = digest.hexdigest()
-        self.put_json("filehash", memo_key, {"sha256": value, "path": str(p)})
+        self.put_json("filehash", memo_key, {"sha256": value, "path": str(p)}, group=folder)
         return value

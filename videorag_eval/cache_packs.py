@@ -1,12 +1,14 @@
 """Packed cache entries: every entry of one group (a video) in one file, read once per process.
 
-A pack file is ``MAGIC``, an 8-byte header length, a JSON header (the JSON entries, and for each
+All namespaces of a group share its file ``<root>/packs/<group[:2]>/<group>.pack`` (entries are
+``<namespace>/<key>`` inside), so the first question of a video reads one pack, whatever sources
+the cell uses. A pack file is ``MAGIC``, an 8-byte header length, a JSON header (the JSON entries, and for each
 array entry its dtype, shape and byte range) and the arrays' bytes. It is written whole with
-``files.write_atomic``; a writer takes the namespace's lock (``fcntl.flock`` on
-``<namespace>/.lock``), re-reads the pack if another process changed it since it was loaded,
+``files.write_atomic``; a writer takes the packs' lock (``fcntl.flock`` on
+``packs/.lock``), re-reads the pack if another process changed it since it was loaded,
 merges, and replaces the file, so two processes adding entries to one pack never lose or tear
-each other's entries. A pack that does not parse (a foreign or damaged file) counts as
-``<namespace>.corrupt`` and is rebuilt.
+each other's entries. Every file read is counted in ``stats["disk.read"]``. A pack that does not parse (a foreign or damaged file) counts as
+``pack.corrupt`` and is rebuilt.
 
 The layout of the whole cache directory is versioned by ``layout.json`` (``LAYOUT_VERSION``).
 """
@@ -31,7 +33,7 @@ MAGIC = b"VRAGPK2\n"
 LAYOUT_VERSION = 2
 # Namespaces that layout 1 stored one file per entry and layout 2 packs per group: a layout-1 cache
 # has these as directories of small files; they are removed and rebuilt.
-PACKED_SINCE_V2 = ("text_embedding", "ocr_frame", "clip_image", "clip_text", "detections")
+PACKED_SINCE_V2 = ("text_embedding", "ocr_frame", "clip_image", "clip_text", "detections", "asr_segments", "filehash")
 MEMO_PACKS = 256  # packs kept in memory per process (least recently used dropped first)
 
 
@@ -139,55 +141,55 @@ class PackStore:
         self._layout_ok = True
 
     # -- paths --------------------------------------------------------------------------------
-    def path(self, namespace: str, group: str) -> Path:
-        return self.root / namespace / group[:2] / f"{group}.pack"
+    def path(self, group: str) -> Path:
+        return self.root / "packs" / group[:2] / f"{group}.pack"
 
     # -- reading --------------------------------------------------------------------------------
-    def _read(self, namespace: str, group: str) -> Pack:
-        path = self.path(namespace, group)
+    def _read(self, group: str) -> Pack:
+        path = self.path(group)
         try:
             st = path.stat()
             data = path.read_bytes()
         except FileNotFoundError:
             return Pack()
-        self.stats[f"{namespace}.pack_read"] += 1
+        self.stats["disk.read"] += 1
+        self.stats["pack.read"] += 1
         try:
             pack = decode_pack(data)
         except (ValueError, KeyError, TypeError, UnicodeDecodeError, json.JSONDecodeError):
-            self.stats[f"{namespace}.corrupt"] += 1
+            self.stats["pack.corrupt"] += 1
             log.warning("cache pack %s does not parse; it is rebuilt", path)
             return Pack(signature=(st.st_ino, st.st_mtime_ns, st.st_size))
         pack.signature = (st.st_ino, st.st_mtime_ns, st.st_size)
         return pack
 
-    def _signature(self, namespace: str, group: str) -> tuple[int, int, int] | None:
+    def _signature(self, group: str) -> tuple[int, int, int] | None:
         try:
-            st = self.path(namespace, group).stat()
+            st = self.path(group).stat()
         except FileNotFoundError:
             return None
         return (st.st_ino, st.st_mtime_ns, st.st_size)  # every write is a new file (a new inode)
 
-    def pack(self, namespace: str, group: str) -> Pack:
+    def pack(self, group: str) -> Pack:
         self.check_layout()
-        k = (namespace, group)
-        if k in self._memo:
-            self._memo.move_to_end(k)
-            return self._memo[k]
-        pack = self._read(namespace, group)
-        self._memo[k] = pack
+        if group in self._memo:
+            self._memo.move_to_end(group)
+            return self._memo[group]
+        pack = self._read(group)
+        self._memo[group] = pack
         while len(self._memo) > MEMO_PACKS:
-            old_key, old = next(iter(self._memo.items()))
+            old_group, old = next(iter(self._memo.items()))
             if old.dirty:
-                self._flush(*old_key)
-            self._memo.pop(old_key)
+                self._flush(old_group)
+            self._memo.pop(old_group)
         return pack
 
-    def _refresh(self, namespace: str, group: str, pack: Pack) -> bool:
+    def _refresh(self, group: str, pack: Pack) -> bool:
         """Merge in what another process wrote since we read the pack; True if anything changed."""
-        sig = self._signature(namespace, group)
+        sig = self._signature(group)
         if sig is None or sig == pack.signature:
             return False
-        disk = self._read(namespace, group)
+        disk = self._read(group)
         for key, value in disk.json.items():
             pack.json.setdefault(key, value)
         for key, value in disk.arrays.items():
@@ -196,54 +198,55 @@ class PackStore:
         return True
 
     def get(self, namespace: str, group: str, key: str, kind: str) -> Any | None:
-        pack = self.pack(namespace, group)
+        pack = self.pack(group)
         store = pack.json if kind == "json" else pack.arrays
-        if key not in store and self._refresh(namespace, group, pack):
+        entry = f"{namespace}/{key}"
+        if entry not in store and self._refresh(group, pack):
             store = pack.json if kind == "json" else pack.arrays
-        if key not in store:
+        if entry not in store:
             self.stats[f"{namespace}.miss"] += 1
             return None
         self.stats[f"{namespace}.hit"] += 1
-        return store[key]
+        return store[entry]
 
     def known(self, namespace: str, key: str, kind: str = "array") -> Any | None:
         """An entry of any pack already in memory (no disk access), or None."""
-        for (ns, _), pack in reversed(self._memo.items()):
-            if ns == namespace:
-                store = pack.json if kind == "json" else pack.arrays
-                if key in store:
-                    return store[key]
+        entry = f"{namespace}/{key}"
+        for pack in reversed(self._memo.values()):
+            store = pack.json if kind == "json" else pack.arrays
+            if entry in store:
+                return store[entry]
         return None
 
     # -- writing --------------------------------------------------------------------------------
     def put(self, namespace: str, group: str, key: str, kind: str, value: Any) -> None:
         import numpy as np
 
-        pack = self.pack(namespace, group)
+        pack = self.pack(group)
+        entry = f"{namespace}/{key}"
         if kind == "json":
-            pack.json[key] = json.loads(json.dumps(value, ensure_ascii=False))  # what a reader will see
+            pack.json[entry] = json.loads(json.dumps(value, ensure_ascii=False))  # what a reader will see
         else:
-            pack.arrays[key] = np.ascontiguousarray(value)
-        pack.dirty.add(key)
+            pack.arrays[entry] = np.ascontiguousarray(value)
+        pack.dirty.add(entry)
         if not self._defer:
-            self._flush(namespace, group)
+            self._flush(group)
 
-    def _flush(self, namespace: str, group: str) -> None:
-        pack = self._memo.get((namespace, group))
+    def _flush(self, group: str) -> None:
+        pack = self._memo.get(group)
         if pack is None or not pack.dirty:
             return
-        path = self.path(namespace, group)
-        with file_lock(self.root / namespace / ".lock"):
-            self._refresh(namespace, group, pack)
-            write_atomic(path, encode_pack(pack))
-            pack.signature = self._signature(namespace, group)
+        with file_lock(self.root / "packs" / ".lock"):
+            self._refresh(group, pack)
+            write_atomic(self.path(group), encode_pack(pack))
+            pack.signature = self._signature(group)
         pack.dirty.clear()
-        self.stats[f"{namespace}.pack_write"] += 1
+        self.stats["pack.write"] += 1
 
     def flush(self) -> None:
-        for (ns, group), pack in list(self._memo.items()):
+        for group, pack in list(self._memo.items()):
             if pack.dirty:
-                self._flush(ns, group)
+                self._flush(group)
 
     @contextlib.contextmanager
     def batch(self) -> Iterator[None]:

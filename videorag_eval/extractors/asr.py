@@ -94,13 +94,13 @@ class WhisperASR:
     def segments(self, video_path: str, video_hash: str) -> list[dict[str, Any]]:
         """Timestamped segments [{start, end, text}] of the whole video (cached)."""
         key = make_key(video=video_hash, **self.identity)
-        cached = self.cache.get_json(self.namespace, key)
+        cached = self.cache.get_json(self.namespace, key, group=video_hash)
         if cached is not None:
             if cached.get("no_audio"):
                 raise NoAudioTrack(video_path)
             return cached["segments"]
         if not _has_audio(video_path):
-            self.cache.put_json(self.namespace, key, {"no_audio": True, "segments": []})
+            self.cache.put_json(self.namespace, key, {"no_audio": True, "segments": []}, group=video_hash)
             raise NoAudioTrack(video_path)
         model = self._load()
         t0 = time.perf_counter()
@@ -121,8 +121,8 @@ class WhisperASR:
             duration = offset + info.duration
         self.seconds_transcribing += time.perf_counter() - t0
         self.videos_transcribed += 1
-        self.cache.put_json(self.namespace, key, {"segments": out, "language": language,
-                                                  "duration": duration, "path": video_path})
+        self.cache.put_json(self.namespace, key, {"segments": out, "language": language, "duration": duration,
+                                                  "path": video_path}, group=video_hash)
         return out
 
     def documents(self, video_path: str, video_hash: str) -> list[AuxDoc]:
