@@ -29,13 +29,16 @@ RAG = {"none": "rag=none", "subtitles": "rag=subtitles", "asr": "rag=asr", "ocr"
        "full": "rag=full"}
 
 
-def run(overrides):
+def run(overrides, only_finished=False):
+    from videorag_eval import cells
     from videorag_eval.runner import run_cell
 
-    t0 = time.perf_counter()
-    cell = run_cell(compose(*overrides))
-    wall = time.perf_counter() - t0
+    cfg = compose(*overrides)
+    if only_finished and not cells.is_finished(cells.cell_dir(cfg)):
+        return None
+    cell = run_cell(cfg)
     metrics = json.loads((cell / "metrics.json").read_text())
+    wall = metrics["timings"]["total"]  # the cell's own time (also right for a cell finished earlier)
     samples = [json.loads(l) for l in (cell / "samples.jsonl").read_text().splitlines()]
     return metrics, samples, wall
 
@@ -66,17 +69,22 @@ def main() -> None:
     ap.add_argument("--limit", type=int, default=None, help="first N questions of the set (scale down on busy machines)")
     ap.add_argument("--naive-limit", type=int, default=6, help="questions of the naive check cell (0: skip)")
     ap.add_argument("--work", default=str(REPO / "results" / "bench" / "work"))
+    ap.add_argument("--resume", action="store_true", help="keep the work dir: finished cells count as they ran")
+    ap.add_argument("--summarize", action="store_true", help="run nothing: tabulate the finished cells of the work dir")
     ap.add_argument("--out")
     args = ap.parse_args()
     import logging
 
     logging.getLogger("videorag_eval").setLevel(logging.WARNING)
     work = Path(args.work) / f"sweep_{args.set}"
-    shutil.rmtree(work, ignore_errors=True)
+    if not (args.resume or args.summarize):
+        shutil.rmtree(work, ignore_errors=True)
     if args.set == "synthetic":
         import synthetic
 
-        data = synthetic.make_sweep_set(work / "data", 20, 60)
+        data = work / "data"
+        if not (data / "videomme").exists():
+            synthetic.make_sweep_set(data, 20, 60)
         task = ["task=videomme", f"task.data_dir={data}"]
     else:
         task = ["task=demo"]
@@ -86,10 +94,13 @@ def main() -> None:
     frames = [int(f) for f in args.frames.split(",")]
     settings = args.settings.split(",")
 
-    rows, cells, t_grid = [], [], time.perf_counter()
+    rows, cells = [], []
     for f in frames:
         for name in settings:
-            metrics, samples, wall = run([*base, f"frames={f}", RAG[name]])
+            got = run([*base, f"frames={f}", RAG[name]], only_finished=args.summarize)
+            if got is None:
+                continue
+            metrics, samples, wall = got
             c = metrics["computed"]
             row = {"frames": f, "setting": name, "n": metrics["n"], "asr_videos": c["asr_videos"],
                    "ocr_frames": c["ocr_frames"], "texts_embedded": c["texts_embedded"],
@@ -100,7 +111,7 @@ def main() -> None:
             rows.append(row)
             cells.append({"row": row, "timings": metrics["timings"], "computed": c})
             print(f"  cell f{f} {name}: {wall:.1f} s", flush=True)
-    grid_wall = time.perf_counter() - t_grid
+    grid_wall = sum(r["wall_s"] for r in rows)
     table(rows, ["frames", "setting", "n", "asr_videos", "ocr_frames", "texts_embedded", "decoupling_generated",
                  "decoupling_cached", "naive_decoupling", "naive_ocr_frames", "naive_texts_embedded", "wall_s"])
 
@@ -131,7 +142,7 @@ def main() -> None:
             "ratio": round(naive[k] / ours[k], 1) if ours[k] else None} for k in ours], ["step", "ours", "naive", "ratio"])
     print(f"wall: ours {grid_wall:.0f} s, naive (estimated) {naive_wall:.0f} s, ratio {naive_wall / grid_wall:.1f}x")
 
-    if args.naive_limit:
+    if args.naive_limit and not args.summarize:
         from naive import naive_mode
 
         f, name = max(frames), "asr_ocr"
