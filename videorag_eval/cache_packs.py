@@ -30,9 +30,9 @@ from .files import write_atomic
 log = logging.getLogger(__name__)
 
 MAGIC = b"VRAGPK2\n"
-LAYOUT_VERSION = 2
-# Namespaces that layout 1 stored one file per entry and layout 2 packs per group: a layout-1 cache
-# has these as directories of small files; they are removed and rebuilt.
+LAYOUT_VERSION = 3
+# Namespace directories of older layouts (1: one file per entry; 2, never released: one pack per
+# video and namespace): an older cache has them; they are removed and rebuilt under packs/.
 PACKED_SINCE_V2 = ("text_embedding", "ocr_frame", "clip_image", "clip_text", "detections", "asr_segments", "filehash")
 MEMO_PACKS = 256  # packs kept in memory per process (least recently used dropped first)
 
