@@ -103,6 +103,70 @@ def make_longvideobench(out: Path, demo: Path = DEMO) -> Path:
 MAKERS = {"videomme": make_videomme, "mlvu": make_mlvu, "longvideobench": make_longvideobench}
 
 
+def remux(sources: list[Path], out: Path, title: str = "") -> Path:
+    """Concatenate videos of identical encoding by copying packets (no re-encoding) into one MP4;
+    ``title`` goes into the container metadata, so equal sources still give distinct file bytes."""
+    import av
+
+    out.parent.mkdir(parents=True, exist_ok=True)
+    with av.open(str(sources[0])) as first, av.open(str(out), "w", format="mp4") as dst:
+        dst.metadata["title"] = title or out.stem
+        streams = {s.index: dst.add_stream_from_template(s) for s in first.streams if s.type in ("video", "audio")}
+        ends: dict[int, int] = {}  # where the next source starts, per stream, in the stream's time base
+        for src in sources:
+            with av.open(str(src)) as c:
+                starts: dict[int, int] = {}
+                last = dict(ends)
+                for packet in c.demux():
+                    i = packet.stream.index
+                    if packet.dts is None or i not in streams:
+                        continue
+                    shift = last.get(i, 0) - starts.setdefault(i, packet.dts)
+                    packet.dts += shift
+                    packet.pts += shift
+                    ends[i] = max(ends.get(i, 0), packet.dts + (packet.duration or 0))
+                    packet.stream = streams[i]
+                    dst.mux(packet)
+    return out
+
+
+def make_sweep_set(out: Path, videos: int = 20, questions: int = 60, demo: Path = DEMO) -> Path:
+    """A Video-MME-layout set of ``videos`` distinct files (the demo's videos, re-muxed with a distinct
+    title so each has its own content hash) and ``questions`` questions spread evenly over them."""
+    df = _demo_frame(demo)
+    (out / "videomme").mkdir(parents=True, exist_ok=True)
+    (out / "subtitle").mkdir(parents=True, exist_ok=True)
+    demo_ids = sorted(df.videoID.unique())
+    rows = []
+    per_video = max(1, questions // videos)
+    for k in range(videos):
+        src = demo_ids[k % len(demo_ids)]
+        vid = f"sweep_{k:03d}"
+        remux([demo / "data" / f"{src}.mp4"], out / "data" / f"{vid}.mp4", title=vid)
+        shutil.copy(demo / "subtitle" / f"{src}.srt", out / "subtitle" / f"{vid}.srt")
+        for j, (_, r) in enumerate(df[df.videoID == src].head(per_video).iterrows()):
+            rows.append({**r.to_dict(), "videoID": vid, "video_id": f"{k + 1:03d}", "question_id": f"{vid}-{j + 1}"})
+    pd.DataFrame(rows[:questions]).to_parquet(out / "videomme" / "test-00000-of-00001.parquet")
+    return out
+
+
+def make_long_video(out: Path, minutes: float = 60.0, demo: Path = DEMO) -> Path:
+    """One long video of at least ``minutes``: the demo's videos, in turn, re-muxed end to end."""
+    import av
+
+    srcs = sorted((demo / "data").glob("demo_*.mp4"))
+    seconds = []
+    for src in srcs:
+        with av.open(str(src)) as c:
+            seconds.append(float(c.duration or 0) / 1e6)
+    chosen, total = [], 0.0
+    while total < minutes * 60:
+        k = len(chosen) % len(srcs)
+        chosen.append(srcs[k])
+        total += seconds[k]
+    return remux(chosen, out, title=f"long_{minutes:g}min")
+
+
 def make_all(root: Path, demo: Path = DEMO) -> dict[str, Path]:
     return {name: make(root / name, demo) for name, make in MAKERS.items()}
 

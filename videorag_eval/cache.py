@@ -1,9 +1,18 @@
 """On-disk cache of extracted auxiliary text, features and embeddings.
 
-One file per entry under ``<root>/<namespace>/<key[:2]>/<key>.<ext>``, written atomically
-(``files.write_atomic``), so a killed run never leaves a half-written entry and two
-workers writing the same entry cannot corrupt it. A key is the SHA-256 of a canonical JSON of
-everything that changes the entry's content (video content hash, extractor, model, version, ...).
+A key is the SHA-256 of a canonical JSON of everything that changes the entry's content (video
+content hash, extractor, model, version, ...). Two storage forms, both written atomically
+(``files.write_atomic``), so a killed run never leaves a half-written entry:
+
+- a single entry: one file ``<root>/<namespace>/<key[:2]>/<key>.<ext>``;
+- a *packed* entry (``group=``): every entry of one group (a video: its ASR segments, OCR readings,
+  text embeddings, CLIP features, detections, decoupling replies) in one file
+  ``<root>/packs/<group[:2]>/<group>.pack`` (``cache_packs``), read once per process and memoised,
+  so a cell reads each video's pack once and the file count is O(videos), not O(texts or frames).
+  Concurrent writers merge under a lock. File-hash memos are packed per directory of videos.
+
+``<root>/layout.json`` records the layout version; a cache of an older layout is detected and its
+obsolete entries are removed, so they are rebuilt in the current layout.
 """
 
 from __future__ import annotations
@@ -37,16 +46,27 @@ class Cache:
     """
 
     def __init__(self, root: str | os.PathLike[str]):
+        from .cache_packs import PackStore
+
         self.root = Path(root)
         self.stats: Counter[str] = Counter()
+        self.packs = PackStore(self.root, self.stats)
 
     # -- paths ---------------------------------------------------------------------------
     def _path(self, namespace: str, key: str, ext: str) -> Path:
+        self.packs.check_layout()
         return self.root / namespace / key[:2] / f"{key}.{ext}"
 
+    def batch(self):
+        """Context manager: packed writes inside it are flushed once, at its end."""
+        return self.packs.batch()
+
     # -- JSON entries ----------------------------------------------------------------------
-    def get_json(self, namespace: str, key: str) -> Any | None:
+    def get_json(self, namespace: str, key: str, group: str | None = None) -> Any | None:
+        if group is not None:
+            return self.packs.get(namespace, group, key, "json")
         path = self._path(namespace, key, "json")
+        self.stats["disk.read"] += 1
         try:
             value = json.loads(path.read_text())
         except FileNotFoundError:
@@ -59,17 +79,22 @@ class Cache:
         self.stats[f"{namespace}.hit"] += 1
         return value
 
-    def put_json(self, namespace: str, key: str, value: Any) -> None:
+    def put_json(self, namespace: str, key: str, value: Any, group: str | None = None) -> None:
+        if group is not None:
+            return self.packs.put(namespace, group, key, "json", value)
         data = json.dumps(value, ensure_ascii=False, sort_keys=True).encode("utf-8")
         write_atomic(self._path(namespace, key, "json"), data)
 
     # -- array entries ---------------------------------------------------------------------
-    def get_array(self, namespace: str, key: str):
+    def get_array(self, namespace: str, key: str, group: str | None = None):
+        if group is not None:
+            return self.packs.get(namespace, group, key, "array")
         import io
 
         import numpy as np
 
         path = self._path(namespace, key, "npy")
+        self.stats["disk.read"] += 1
         try:
             raw = path.read_bytes()
             value = np.load(io.BytesIO(raw), allow_pickle=False)
@@ -82,7 +107,9 @@ class Cache:
         self.stats[f"{namespace}.hit"] += 1
         return value
 
-    def put_array(self, namespace: str, key: str, value) -> None:
+    def put_array(self, namespace: str, key: str, value, group: str | None = None) -> None:
+        if group is not None:
+            return self.packs.put(namespace, group, key, "array", value)
         import io
 
         import numpy as np
@@ -97,7 +124,8 @@ class Cache:
         p = Path(path)
         st = p.stat()
         memo_key = make_key(path=str(p.resolve()), size=st.st_size, mtime_ns=st.st_mtime_ns)
-        memo = self.get_json("filehash", memo_key)
+        folder = "dir" + make_key(folder=str(p.resolve().parent))[:40]  # one pack per directory of videos
+        memo = self.get_json("filehash", memo_key, group=folder)
         if memo is not None:
             return memo["sha256"]
         digest = hashlib.sha256()
@@ -105,5 +133,5 @@ class Cache:
             for chunk in iter(lambda: fh.read(_HASH_CHUNK), b""):
                 digest.update(chunk)
         value = digest.hexdigest()
-        self.put_json("filehash", memo_key, {"sha256": value, "path": str(p)})
+        self.put_json("filehash", memo_key, {"sha256": value, "path": str(p)}, group=folder)
         return value

@@ -18,35 +18,16 @@ log = logging.getLogger("videorag_eval.extract")
 
 
 def extract_task(cfg: DictConfig) -> dict[str, int]:
-    from tqdm import tqdm
-
-    from .pipeline import AuxPipeline, SourceFailed, VideoProblem
+    from .pipeline import AuxPipeline
     from .settings import RagSettings
     from .cache import Cache
-    from .extractors.asr import NoAudioTrack
     from .lmms_tasks import load_videos
 
     rag = RagSettings.from_cfg(cfg.rag)
     rag = RagSettings(asr=rag.asr, ocr=rag.ocr, threshold=rag.threshold)  # DET depends on each question's request
     pipeline = AuxPipeline(rag, cfg.aux, Cache(cfg.cache_dir), cfg.frames)
     videos = load_videos(cfg.task, cfg.cache_dir, cfg.limit)
-    counts = {"videos": len(videos), "failed": 0, "no_audio": 0, "documents": 0}
-    for path in tqdm(videos, desc="extracting", unit="video"):
-        try:
-            digest, _, frames = pipeline.open_video(path)
-        except VideoProblem as exc:
-            log.error("%s", exc)
-            counts["failed"] += 1
-            continue
-        for source in rag.sources:
-            try:
-                docs = pipeline._source_docs(source, path, digest, frames)
-            except (NoAudioTrack, SourceFailed, VideoProblem) as exc:  # recorded; systemic errors still stop
-                log.warning("%s", exc)
-                counts["no_audio"] += 1
-                continue
-            pipeline.encoder.encode([d.text for d in docs])
-            counts["documents"] += len(docs)
+    counts = pipeline.extract_all(videos)
     print(f"extracted {counts['documents']} documents from {counts['videos']} videos "
           f"({counts['failed']} unusable, {counts['no_audio']} without audio) into {cfg.cache_dir}")
     return counts

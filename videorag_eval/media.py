@@ -110,3 +110,46 @@ def read_frames(path: str | os.PathLike[str], indices) -> "list":
     reader = _open_reader(p)
     batch = _read(reader, indices, p)
     return [batch[i] for i in range(batch.shape[0])]
+
+
+def audio_windows(path: str | os.PathLike[str], seconds: float, sampling_rate: int = 16000):
+    """Yield ``(offset_seconds, float32 mono samples)`` windows of at most ``seconds`` of audio.
+
+    Decodes and resamples (PyAV) as it goes, so memory holds one window, not the whole track
+    (one hour at 16 kHz is 230 MB as float32; a 10-minute window 38 MB). ``seconds <= 0``: one window.
+    """
+    import av
+    import numpy as np
+
+    limit = int(seconds * sampling_rate) if seconds and seconds > 0 else None
+    resampler = av.audio.resampler.AudioResampler(format="s16", layout="mono", rate=sampling_rate)
+    pending: list = []
+    held = 0
+    offset = 0
+
+    def take(n: int | None):
+        nonlocal pending, held
+        buf = np.concatenate(pending) if pending else np.zeros(0, dtype=np.int16)
+        n = len(buf) if n is None else n
+        out, rest = buf[:n], buf[n:]
+        pending, held = ([rest] if len(rest) else []), len(rest)
+        return out.astype(np.float32) / 32768.0
+
+    with av.open(str(path), mode="r", metadata_errors="ignore") as container:
+        for frame in container.decode(audio=0):
+            try:
+                resampled = resampler.resample(frame)
+            except av.error.InvalidDataError:  # a damaged packet: skip it, as faster-whisper does
+                continue
+            for rf in resampled:
+                arr = rf.to_ndarray().reshape(-1)
+                pending.append(arr)
+                held += len(arr)
+            while limit is not None and held >= limit:
+                yield offset / sampling_rate, take(limit)
+                offset += limit
+        for rf in resampler.resample(None):  # flush
+            pending.append(rf.to_ndarray().reshape(-1))
+            held += rf.samples
+    if held or offset == 0:
+        yield offset / sampling_rate, take(None)

@@ -71,6 +71,7 @@ class AuxPipeline:
         self._info: dict[str, media.VideoInfo] = {}
         self._docs: dict[tuple[str, str], Any] = {}
         self.frame_rule: tuple[str, Any] | None = None  # (name, rule): the inner adapter's frames (frame_sampling)
+        self.released: list[str] = []
 
     # -- lazily built parts --------------------------------------------------------------------
     @property
@@ -176,7 +177,8 @@ class AuxPipeline:
             result.candidates[source] = len(docs)
             t0 = time.perf_counter()
             result.queries[source] = query_texts(question, request, source)
-            hits = retrieve(self.encoder, result.queries[source], docs, self.rag.threshold)
+            with self.encoder.scoped(digest):  # this video's embeddings: one packed cache entry
+                hits = retrieve(self.encoder, result.queries[source], docs, self.rag.threshold)
             self.timings["retrieve"] += time.perf_counter() - t0
             result.retrieved[source] = hits
             self.retrieved_counts[source] += len(hits)
@@ -211,10 +213,62 @@ class AuxPipeline:
                                                                                       timestamps=self.rag.timestamps))
         return result
 
+    # -- before the LVLM loads -----------------------------------------------------------------
+    def extract_all(self, videos: list[str], progress: bool = True) -> dict[str, int]:
+        """Extract (cached) and embed the ASR/OCR documents of ``videos``; unusable videos are counted
+        (and remembered, so their questions fail as usual), never raised."""
+        from tqdm import tqdm
+
+        counts = {"videos": len(videos), "failed": 0, "no_audio": 0, "documents": 0}
+        for path in tqdm(videos, desc="extracting", unit="video", disable=not progress):
+            try:
+                digest, _, frames = self.open_video(path)
+            except VideoProblem as exc:
+                log.error("%s", exc)
+                counts["failed"] += 1
+                continue
+            for source in self.rag.sources:
+                if source not in ("asr", "ocr"):
+                    continue
+                try:
+                    docs = self._source_docs(source, path, digest, frames)
+                except (NoAudioTrack, SourceFailed, VideoProblem) as exc:  # recorded; systemic errors still stop
+                    log.warning("%s", exc)
+                    counts["no_audio"] += 1
+                    continue
+                with self.encoder.scoped(digest):
+                    self.encoder.encode([d.text for d in docs])
+                counts["documents"] += len(docs)
+        return counts
+
+    def release_extractors(self) -> None:
+        """Free the ASR and OCR models (GPU memory first) before the LVLM needs it; they reload on a miss."""
+        released = [name for name, part, attr in (("asr", self.asr, "_model"), ("ocr", self.ocr, "_reader"))
+                    if part is not None and getattr(part, attr) is not None]
+        for part, attr in ((self.asr, "_model"), (self.ocr, "_reader")):
+            if part is not None:
+                setattr(part, attr, None)
+        if released:
+            import gc
+            import sys
+
+            gc.collect()
+            torch = sys.modules.get("torch")
+            if torch is not None and torch.cuda.is_available():
+                torch.cuda.empty_cache()
+            log.info("released extraction models before the LVLM loads: %s", ", ".join(released))
+            self.released += released
+
+    def computed(self) -> dict[str, int]:
+        """Work done by models in this process (not read from the cache)."""
+        return {"asr_videos": self.asr.videos_transcribed if self.asr else 0,
+                "ocr_frames": self.ocr.frames_read if self.ocr else 0,
+                "texts_embedded": self.encoder.texts_encoded}
+
     def loaded_models(self) -> dict[str, bool]:
         return {
-            "asr": bool(self.asr and self.asr._model is not None),
-            "ocr": bool(self.ocr and self.ocr._reader is not None),
+            "asr": bool(self.asr and (self.asr._model is not None or "asr" in self.released)),
+            "ocr": bool(self.ocr and (self.ocr._reader is not None or "ocr" in self.released)),
             "encoder": self.encoder.loaded,
             **({f"det_{k}": v for k, v in self._det.loaded_models().items()} if self._det is not None else {}),
         }

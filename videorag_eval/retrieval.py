@@ -2,15 +2,21 @@
 
 Embeddings of every text (documents, questions, options, requests) are cached per (encoder, text),
 so a later cell with another threshold or source set embeds nothing again and loads no encoder.
+They are stored packed per (video, encoder): inside ``TextEncoder.scoped(video_hash)`` every text
+embedded lands in that video's pack, one file holding its documents of every source and setting and
+its questions' query texts; a cell reads each video's pack once (``cache_packs``).
 """
 
 from __future__ import annotations
 
+import contextlib
+import hashlib
+import json
 import logging
 from dataclasses import dataclass, replace
 from typing import Any, Sequence
 
-from .cache import Cache, make_key, text_hash
+from .cache import Cache
 from .devices import resolve_device
 from .records import AuxDoc
 from .weights import loading, package_version, resolve
@@ -43,6 +49,22 @@ class TextEncoder:
         self._model = None
         self._tokenizer = None
         self.texts_encoded = 0
+        self._scope: str | None = None
+        self._key_prefix: bytes | None = None
+
+    @contextlib.contextmanager
+    def scoped(self, group: str):
+        """Texts embedded inside are stored in ``group``'s pack (a video's content hash)."""
+        previous, self._scope = self._scope, group
+        try:
+            yield self
+        finally:
+            self._scope = previous
+
+    def _key(self, text: str) -> str:
+        if self._key_prefix is None:
+            self._key_prefix = json.dumps(self.identity, sort_keys=True).encode() + b"\0"
+        return hashlib.sha256(self._key_prefix + text.encode("utf-8")).hexdigest()
 
     @property
     def identity(self) -> dict[str, Any]:
@@ -95,19 +117,27 @@ class TextEncoder:
         return np.asarray(vecs, dtype="float32")
 
     def encode(self, texts: Sequence[str]):
-        """(len(texts), dim) float32, rows L2-normalised."""
+        """(len(texts), dim) float32, rows L2-normalised.
+
+        Looked up in the current scope's pack, then in any pack already in memory; only texts found
+        nowhere are embedded (once per distinct text in the call) and added to the scope's pack.
+        Outside a scope, texts are stored in 256 shared packs by text hash.
+        """
         import numpy as np
 
-        ident = self.identity
-        keys = [make_key(text=text_hash(t), **ident) for t in texts]
-        rows: list[Any] = [self.cache.get_array(self.namespace, k) for k in keys]
-        todo = sorted({t for t, r in zip(texts, rows) if r is None})
-        if todo:
-            fresh = dict(zip(todo, self._encode_uncached(todo)))
-            for i, (t, r) in enumerate(zip(texts, rows)):
-                if r is None:
-                    rows[i] = fresh[t]
-                    self.cache.put_array(self.namespace, keys[i], fresh[t])
+        keys = [self._key(t) for t in texts]
+        groups = [self._scope or f"shared{k[:2]}" for k in keys]
+        rows: list[Any] = [self.cache.get_array(self.namespace, k, group=g) for k, g in zip(keys, groups)]
+        absent = [i for i, r in enumerate(rows) if r is None]  # not in this scope's pack
+        for i in absent:
+            rows[i] = self.cache.packs.known(self.namespace, keys[i])  # embedded for another video
+        todo = sorted({texts[i] for i in absent if rows[i] is None})
+        fresh = dict(zip(todo, self._encode_uncached(todo))) if todo else {}
+        with self.cache.batch():
+            for i in absent:
+                if rows[i] is None:
+                    rows[i] = fresh[texts[i]]
+                self.cache.put_array(self.namespace, keys[i], rows[i], group=groups[i])
         if not rows:
             return np.zeros((0, 1), dtype="float32")
         return np.stack(rows).astype("float32")
@@ -130,14 +160,15 @@ def raw_embeddings(encoder: TextEncoder, texts: Sequence[str]):
 
     ident = encoder.identity
     keys = [make_key(text=text_hash(t), **ident) for t in texts]
-    rows = [encoder.cache.get_array(RAW_NAMESPACE, k) for k in keys]
+    groups = [encoder._scope or f"shared{k[:2]}" for k in keys]  # packed like ``encode`` (the video's entry)
+    rows = [encoder.cache.get_array(RAW_NAMESPACE, k, group=g) for k, g in zip(keys, groups)]
     todo = sorted({t for t, r in zip(texts, rows) if r is None})
     if todo:
         fresh = dict(zip(todo, encoder._encode_raw(todo)))
         for i, t in enumerate(texts):
             if rows[i] is None:
                 rows[i] = fresh[t]
-                encoder.cache.put_array(RAW_NAMESPACE, keys[i], fresh[t])
+                encoder.cache.put_array(RAW_NAMESPACE, keys[i], fresh[t], group=groups[i])
     return np.stack(rows).astype("float32")
 
 

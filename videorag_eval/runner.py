@@ -111,10 +111,18 @@ def _evaluate(cfg: DictConfig, cell: Path) -> Path:
         from .subtitles import provider_for
 
         subtitles = provider_for(str(cfg.task.name), data_dir, int(cfg.frames))
+    if pipeline.asr or pipeline.ocr:  # extract first, then free the extractors' memory for the LVLM
+        from .lmms_tasks import load_videos
+
+        pipeline.extract_all(load_videos(cfg.task, cfg.cache_dir, cfg.limit))
+        pipeline.release_extractors()
     t_build = time.perf_counter()
     inner = build_inner(cfg, pipeline)
+    from .decoupling.cache import DecouplingCache, model_identity
+
+    decouple_cache = DecouplingCache(pipeline.cache, model_identity(cfg, str(cfg.model.decouple_route)))
     wrapper = VideoRAG(inner=inner, pipeline=pipeline, schema=get_schema(cfg.task.schema), journal=journal,
-                       decouple_route=str(cfg.model.decouple_route), subtitles=subtitles)
+                       decouple_route=str(cfg.model.decouple_route), subtitles=subtitles, decouple_cache=decouple_cache)
     t_model = time.perf_counter() - t_build
 
     from lmms_eval.evaluator import simple_evaluate

@@ -22,6 +22,7 @@ from lmms_eval.api.instance import Instance
 from lmms_eval.api.model import lmms
 
 from .benchmarks import Schema
+from .decoupling.cache import DecouplingCache
 from .decoupling.parse import fallback_request, parse_decoupling
 from .decoupling.prompt import build_decoupling_prompt
 from .failures import FailureWatch, is_systemic
@@ -47,7 +48,8 @@ class VideoRAG(lmms):
 
     def __init__(self, config: str | None = None, *, inner: lmms | None = None, pipeline: AuxPipeline | None = None,
                  schema: Schema | None = None, journal: Journal | None = None, decouple_route: str = "text_only",
-                 subtitles: Callable[[Question, dict], list] | None = None, progress: bool = True, **_: Any) -> None:
+                 subtitles: Callable[[Question, dict], list] | None = None, progress: bool = True,
+                 decouple_cache: DecouplingCache | None = None, **_: Any) -> None:
         super().__init__()
         if config is not None:
             from .factory import build_wrapper_parts
@@ -64,6 +66,7 @@ class VideoRAG(lmms):
         self.decouple_route = decouple_route
         self.subtitles = subtitles
         self.progress = progress
+        self.decouple_cache = decouple_cache or DecouplingCache(None)  # replies reused across cells
         self.is_simple = inner.is_simple
         self.counts: Counter[str] = Counter()
         self.timings: Counter[str] = Counter()
@@ -220,7 +223,13 @@ class VideoRAG(lmms):
         else:
             text_req = self._text_only_request(req, prompt, DECOUPLE_GEN_KWARGS)
         try:
-            raw = self.inner.generate_until([text_req])[0]
+            raw, cached = self.decouple_cache.reply(
+                lambda: _text(self.inner.generate_until([text_req])[0]), prompt=prompt, gen_kwargs=DECOUPLE_GEN_KWARGS,
+                route=self.decouple_route, video_hash=self.pipeline.open_video(question.video)[0],
+                frames=self.pipeline.frames)
+            self.counts["decouple_cached" if cached else "decouple_generated"] += 1
+        except VideoProblem:
+            raise
         except Exception as exc:
             if is_systemic(exc):  # out of memory, a missing package: not a fallback, the cell stops
                 raise
@@ -228,7 +237,6 @@ class VideoRAG(lmms):
             return fallback_request(f"inner model failed on the text-only request ({type(exc).__name__}: {exc})")
         finally:
             self.timings["decouple"] += time.perf_counter() - t0
-        raw = raw if isinstance(raw, str) else getattr(raw, "text", str(raw))
         parsed = parse_decoupling(raw)
         self.counts["decouple_ok" if parsed.ok else "decouple_failed"] += 1
         return parsed
@@ -275,6 +283,10 @@ class VideoRAG(lmms):
         new_req = req if new_context is None else self._replace_text(req, new_context, aux_text=aux_text)
         out = self.inner.generate_until([self._linked(new_req)])[0]
         return out if isinstance(out, str) else getattr(out, "text", str(out))
+
+
+def _text(out: Any) -> str:
+    return out if isinstance(out, str) else getattr(out, "text", str(out))
 
 
 def _doc_coords(req: Instance) -> tuple[int, str, str]:

@@ -200,7 +200,7 @@ class ClipKeyframes:
         feats: dict[int, Any] = {}
         missing = []
         for i in indices:
-            got = self.cache.get_array("clip_image", keys[i])
+            got = self.cache.get_array("clip_image", keys[i], group=video_hash)
             if got is None:
                 missing.append(i)
             else:
@@ -217,7 +217,7 @@ class ClipKeyframes:
                     out = pooled(model.get_image_features(pixel_values=inputs["pixel_values"]))
                 out = torch.nn.functional.normalize(out.float(), dim=-1).cpu().numpy().astype(np.float32)
                 for i, vec in zip(chunk, out):
-                    self.cache.put_array("clip_image", keys[i], vec)
+                    self.cache.put_array("clip_image", keys[i], vec, group=video_hash)
                     feats[i] = vec
         return np.stack([feats[i] for i in indices]) if indices else np.zeros((0, 0), dtype=np.float32)
 
@@ -228,7 +228,7 @@ class ClipKeyframes:
         feats: dict[str, Any] = {}
         missing = []
         for p in prompts:
-            got = self.cache.get_array("clip_text", keys[p])
+            got = self.cache.get_array("clip_text", keys[p], group=keys[p][:2])
             if got is None:
                 missing.append(p)
             else:
@@ -242,7 +242,7 @@ class ClipKeyframes:
                 out = pooled(model.get_text_features(input_ids=inputs["input_ids"], attention_mask=inputs["attention_mask"]))
             out = torch.nn.functional.normalize(out.float(), dim=-1).cpu().numpy().astype(np.float32)
             for p, vec in zip(missing, out):
-                self.cache.put_array("clip_text", keys[p], vec)
+                self.cache.put_array("clip_text", keys[p], vec, group=keys[p][:2])
                 feats[p] = vec
         return np.stack([feats[p] for p in prompts])
 

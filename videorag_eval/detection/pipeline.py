@@ -298,7 +298,7 @@ class DetectionPipeline:
         sizes: dict[int, list[int]] = {}
         missing = []
         for i in keyframes:
-            got = self.cache.get_json(NAMESPACE, keys[i])
+            got = self.cache.get_json(NAMESPACE, keys[i], group=video_hash)
             if got is None:
                 missing.append(i)
             else:
@@ -311,7 +311,7 @@ class DetectionPipeline:
                 images = decode(chunk)
                 for i, img, found in zip(chunk, images, det.detect(images, entity_set)):
                     size = [int(img.shape[0]), int(img.shape[1])]
-                    self.cache.put_json(NAMESPACE, keys[i], {"boxes": [b.to_dict() for b in found], "size": size,
+                    self.cache.put_json(NAMESPACE, keys[i], group=video_hash, value={"boxes": [b.to_dict() for b in found], "size": size,
                                                              "detector": det.identity, "entities": entity_set})
                     boxes[i] = [Box.from_dict(b.to_dict()) for b in found]  # same rounding as a cache hit
                     sizes[i] = size

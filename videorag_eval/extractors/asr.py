@@ -2,6 +2,8 @@
 
 The timestamped segments of a whole video are cached once per (video content, model, settings);
 windowing happens after the cache, so another window length costs no transcription.
+Audio is decoded and transcribed ``audio_window`` seconds at a time (bounded memory for hour-long
+videos); on a GPU the batched pipeline of faster-whisper (``BatchedInferencePipeline``) is used.
 """
 
 from __future__ import annotations
@@ -35,6 +37,8 @@ class ASRSettings:
     beam_size: int = 5
     window: float = 30.0
     chunking: str = "file"  # file: transcribe the whole audio once | window: each window alone (official code)
+    audio_window: float = 600.0  # seconds of audio decoded and transcribed at once (0 = the whole track)
+    batch_size: int = 16  # faster-whisper's batched pipeline, on a GPU only (1 = never batched)
 
     @classmethod
     def from_cfg(cls, cfg: Any) -> "ASRSettings":
@@ -55,6 +59,7 @@ class WhisperASR:
         self.cache = cache
         self._model = None
         self.seconds_transcribing = 0.0
+        self.videos_transcribed = 0
 
     @property
     def identity(self) -> dict[str, Any]:
@@ -68,7 +73,12 @@ class WhisperASR:
             "vad_filter": s.vad_filter,
             "beam_size": s.beam_size,
             **({"chunking": s.chunking, "window": s.window} if s.chunking != "file" else {}),
+            "audio_window": s.audio_window,
+            "batched": self._batched(),
         }
+
+    def _batched(self) -> bool:
+        return resolve_device(self.settings.device) == "cuda" and self.settings.batch_size > 1
 
     def _compute_type(self) -> str:
         if self.settings.compute_type != "auto":
@@ -89,31 +99,38 @@ class WhisperASR:
     def segments(self, video_path: str, video_hash: str) -> list[dict[str, Any]]:
         """Timestamped segments [{start, end, text}] of the whole video (cached)."""
         key = make_key(video=video_hash, **self.identity)
-        cached = self.cache.get_json(self.namespace, key)
+        cached = self.cache.get_json(self.namespace, key, group=video_hash)
         if cached is not None:
             if cached.get("no_audio"):
                 raise NoAudioTrack(video_path)
             return cached["segments"]
         if not _has_audio(video_path):
-            self.cache.put_json(self.namespace, key, {"no_audio": True, "segments": []})
+            self.cache.put_json(self.namespace, key, {"no_audio": True, "segments": []}, group=video_hash)
             raise NoAudioTrack(video_path)
         model = self._load()
         t0 = time.perf_counter()
-        if self.settings.chunking == "window":
+        if self.settings.chunking == "window":  # the official code: each 30-s window transcribed alone
             out, language, duration = self._transcribe_windows(model, video_path)
         else:
-            segs, info = model.transcribe(
-                video_path,
-                language=self.settings.language,
-                vad_filter=self.settings.vad_filter,
-                beam_size=self.settings.beam_size,
-                condition_on_previous_text=False,
-            )
-            out = [{"start": round(s.start, 2), "end": round(s.end, 2), "text": s.text.strip()} for s in segs]
-            language, duration = info.language, info.duration
+            from ..media import audio_windows
+
+            transcribe, extra = model.transcribe, {}
+            if self._batched():
+                from faster_whisper import BatchedInferencePipeline
+
+                transcribe, extra = BatchedInferencePipeline(model=model).transcribe, {"batch_size": self.settings.batch_size}
+            out, language, duration = [], None, 0.0
+            for offset, audio in audio_windows(video_path, self.settings.audio_window):
+                segs, info = transcribe(audio, language=self.settings.language, vad_filter=self.settings.vad_filter,
+                                        beam_size=self.settings.beam_size, condition_on_previous_text=False, **extra)
+                out += [{"start": round(s.start + offset, 2), "end": round(s.end + offset, 2), "text": s.text.strip()}
+                        for s in segs]
+                language = language or info.language
+                duration = offset + info.duration
         self.seconds_transcribing += time.perf_counter() - t0
-        self.cache.put_json(self.namespace, key, {"segments": out, "language": language,
-                                                  "duration": duration, "path": video_path})
+        self.videos_transcribed += 1
+        self.cache.put_json(self.namespace, key, {"segments": out, "language": language, "duration": duration,
+                                                  "path": video_path}, group=video_hash)
         return out
 
     def _transcribe_windows(self, model, video_path: str):

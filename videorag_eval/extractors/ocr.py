@@ -1,8 +1,11 @@
 """On-screen text with EasyOCR, on the same frames the LVLM sees.
 
 Raw readings are cached per (video content, frame index, reader settings), so a cell with another
-frame count reuses every frame it shares with an earlier cell. Filtering (confidence, text already
-seen earlier in the video) happens after the cache, per cell.
+frame count reuses every frame it shares with an earlier cell; all frames of one video live in one
+packed cache entry. Filtering (confidence, text already seen earlier in the video) happens after the
+cache, per cell. Missing frames are decoded and read ``batch_frames`` at a time (bounded memory: a
+batch of full-resolution frames, not the whole sample); on a GPU EasyOCR reads each batch at once
+(``readtext_batched``), on the CPU frame by frame (the same readings, no batching gain there).
 """
 
 from __future__ import annotations
@@ -28,6 +31,7 @@ class OCRSettings:
     min_confidence: float = 0.5
     device: str = "cpu"
     dedupe: str = "normalised"  # normalised: case/punctuation-insensitive | exact: exact text (official code)
+    batch_frames: int = 8  # frames decoded (and, on a GPU, read) at once
 
     @classmethod
     def from_cfg(cls, cfg: Any) -> "OCRSettings":
@@ -37,6 +41,7 @@ class OCRSettings:
             min_confidence=float(cfg.get("min_confidence", 0.5)),
             device=cfg.get("device", "cpu"),
             dedupe=str(cfg.get("dedupe", "normalised")),
+            batch_frames=max(1, int(cfg.get("batch_frames", 8))),
         )
 
 
@@ -48,6 +53,7 @@ class EasyOCRReader:
         self.cache = cache
         self._reader = None
         self.seconds_reading = 0.0
+        self.frames_read = 0
 
     @property
     def identity(self) -> dict[str, Any]:
@@ -80,25 +86,35 @@ class EasyOCRReader:
         out: dict[int, list[dict[str, Any]]] = {}
         missing = []
         for i, key in keys.items():
-            got = self.cache.get_json(self.namespace, key)
+            got = self.cache.get_json(self.namespace, key, group=video_hash)
             if got is None:
                 missing.append(i)
             else:
                 out[i] = got["readings"]
-        if missing:
+        step = self.settings.batch_frames
+        for start in range(0, len(missing), step):
+            chunk = missing[start:start + step]
             reader = self._load()
-            images = decode(missing)
+            images = decode(chunk)
             t0 = time.perf_counter()
-            for i, image in zip(missing, images):
-                readings = [
-                    {"text": str(text), "conf": round(float(conf), 4),
-                     "box": [[int(x), int(y)] for x, y in box]}
-                    for box, text, conf in reader.readtext(image)
-                ]
-                self.cache.put_json(self.namespace, keys[i], {"readings": readings})
-                out[i] = readings
+            self.frames_read += len(chunk)
+            with self.cache.batch():  # one pack write per batch of frames
+                for i, raw in zip(chunk, self._read_batch(reader, images)):
+                    readings = [
+                        {"text": str(text), "conf": round(float(conf), 4),
+                         "box": [[int(x), int(y)] for x, y in box]}
+                        for box, text, conf in raw
+                    ]
+                    self.cache.put_json(self.namespace, keys[i], {"readings": readings}, group=video_hash)
+                    out[i] = readings
+            del images
             self.seconds_reading += time.perf_counter() - t0
         return out
+
+    def _read_batch(self, reader, images: list) -> list:
+        if resolve_device(self.settings.device) == "cuda" and len(images) > 1 and len({im.shape for im in images}) == 1:
+            return reader.readtext_batched(images, batch_size=len(images))
+        return [reader.readtext(image) for image in images]
 
     def documents(self, video_hash: str, frames: FrameSample, decode) -> list[AuxDoc]:
         readings = self.read_frames(video_hash, frames, decode)

@@ -1,0 +1,79 @@
+"""The decoupling replies, cached across cells: one generation per (model, question, route[, video]).
+
+The reply to the decoupling prompt depends on the inner model, the exact prompt text, the generation
+settings and, on the ``with_video`` route, the video and the frame count it is sent with -- not on
+the cell's threshold or sources. So a sweep over settings asks the model once per question, and
+every later cell reads the reply from the cache (``decoupling`` namespace, packed per video).
+
+The key holds: the inner model's identity (adapter, style, every constructor argument incl. the
+resolved ``pretrained``; a local weights directory also by its files' names, sizes and times), the
+prompt text, the generation kwargs, the route (with the video's content hash and frame count when
+the route sends the video), and the lmms-eval / transformers / torch versions.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any, Callable
+
+from ..cache import Cache, make_key
+from ..weights import package_version
+
+NAMESPACE = "decoupling"
+
+
+def model_identity(cfg: Any, route: str) -> dict[str, Any]:
+    """What makes the inner model's reply differ, from a cell's resolved config."""
+    from omegaconf import OmegaConf
+
+    m = cfg.model
+    args = OmegaConf.to_container(m.model_args, resolve=True) or {}
+    if m.get("tiny"):
+        from ..models.tiny import ensure_tiny
+
+        args["pretrained"] = ensure_tiny(str(m.tiny), cfg.cache_dir)
+    frame_arg = m.get("frame_arg")
+    if frame_arg:
+        args.pop(frame_arg, None)
+        if route == "with_video":  # the frames sent with the prompt change the reply
+            args[frame_arg] = int(cfg.frames)
+    pretrained = args.get("pretrained")
+    return {
+        "adapter": str(m.adapter),
+        "force_simple": bool(m.get("force_simple", False)),
+        "model_args": args,
+        "weights": _local_fingerprint(pretrained) if isinstance(pretrained, str) else None,
+        "versions": {p: package_version(p) for p in ("lmms-eval", "transformers", "torch")},
+    }
+
+
+def _local_fingerprint(path: str) -> list | None:
+    p = Path(path)
+    if not p.is_dir():
+        return None
+    return sorted([f.name, f.stat().st_size, f.stat().st_mtime_ns] for f in p.iterdir() if f.is_file())
+
+
+class DecouplingCache:
+    """Reply lookup and store; with ``cache=None`` every reply is generated (and nothing stored)."""
+
+    def __init__(self, cache: Cache | None, identity: dict[str, Any] | None = None):
+        self.cache = cache
+        self.identity = identity or {}
+
+    def key(self, prompt: str, gen_kwargs: dict, route: str, video_hash: str, frames: int | None) -> str:
+        video = {"video": video_hash, "frames": frames} if route == "with_video" else {}
+        return make_key(model=self.identity, prompt=prompt, gen_kwargs=gen_kwargs, route=route, **video)
+
+    def reply(self, generate: Callable[[], str], *, prompt: str, gen_kwargs: dict, route: str, video_hash: str,
+              frames: int | None = None) -> tuple[str, bool]:
+        """(raw reply, whether it came from the cache); ``generate`` runs only on a miss."""
+        if self.cache is None:
+            return generate(), False
+        key = self.key(prompt, gen_kwargs, route, video_hash, frames)
+        got = self.cache.get_json(NAMESPACE, key, group=video_hash)
+        if got is not None and isinstance(got.get("raw"), str):
+            return got["raw"], True
+        raw = generate()
+        self.cache.put_json(NAMESPACE, key, {"raw": raw, "route": route}, group=video_hash)
+        return raw, False
