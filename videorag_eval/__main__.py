@@ -14,7 +14,7 @@ from .resources import CONF_DIR
 
 
 @hydra.main(config_path=str(CONF_DIR), config_name="config", version_base="1.3")
-def main(cfg: DictConfig) -> None:
+def app(cfg: DictConfig) -> None:
     import sys
 
     from hydra.core.hydra_config import HydraConfig
@@ -54,6 +54,15 @@ def run(cfg: DictConfig) -> tuple[int, str]:
         logging.getLogger("videorag_eval").exception("unexpected failure")
         return 1, f"{type(exc).__name__}: {' '.join(str(exc).split())}"
     return 0, ""
+
+
+def main() -> None:
+    import sys
+
+    from .settings import refuse_unknown_choices
+
+    refuse_unknown_choices(sys.argv[1:], CONF_DIR)  # model=foo: one line and exit 2, before Hydra composes
+    app()
 
 
 if __name__ == "__main__":

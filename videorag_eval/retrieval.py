@@ -16,7 +16,7 @@ import logging
 from dataclasses import dataclass, replace
 from typing import Any, Sequence
 
-from .cache import Cache
+from .cache import Cache, make_key, text_hash
 from .devices import resolve_device
 from .records import AuxDoc
 from .weights import loading, package_version, resolve

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 
@@ -151,3 +152,24 @@ def check_config(cfg: Any) -> None:
 
 class ConfigError(ValueError):
     """A setting the user can fix; the command exits with code 2 before any work."""
+
+
+def refuse_unknown_choices(argv: list[str], conf_dir: Path) -> None:
+    """A config group choice with no YAML (``model=foo``, ``method=papers``) is refused with one line
+    naming the group, the value and the choices, and exit code 2, before Hydra composes anything.
+    Comma lists (sweeps) are checked item by item; Hydra's sweep functions are left to Hydra."""
+    import re
+    import sys
+
+    groups = {d.name for d in Path(conf_dir).iterdir() if d.is_dir() and d.name != "hydra"}
+    for arg in argv:
+        match = re.fullmatch(r"\+{0,2}([\w/]+)=(.*)", arg)
+        if not match or match.group(1) not in groups or "(" in match.group(2):
+            continue
+        group = match.group(1)
+        known = sorted(p.stem for p in (Path(conf_dir) / group).glob("*.yaml"))
+        for value in (v.strip() for v in match.group(2).split(",")):
+            if value not in known:
+                print(f"videorag_eval: error: invalid setting {group}={value!r} (allowed: {', '.join(known)})",
+                      file=sys.stderr)
+                sys.exit(2)

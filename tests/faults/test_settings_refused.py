@@ -12,7 +12,6 @@ BAD = [
     (["rag.order=Paper"], "rag.order", "paper, code"),
     (["rag.decouple=always"], "rag.decouple", "auto, fallback"),
     (["parser=strict"], "parser", "lmms_eval, paper"),
-    (["+method=papers"], "method", "default, official, paper"),
     (["rag.threshold=1.5"], "rag.threshold", "[-1, 1]"),
     (["rag.threshold=-2"], "rag.threshold", "[-1, 1]"),
     (["rag.threshold=high"], "rag.threshold", "[-1, 1]"),
@@ -36,13 +35,14 @@ def test_a_wrong_value_is_named_with_what_is_allowed(overrides, key, allowed):
 
 
 @pytest.mark.parametrize("overrides", [[], ["rag=none", "limit=4"], ["rag.threshold=-1"], ["rag.threshold=1"],
-                                        ["+method=official"], ["parser=paper", "rag.order=code"]])
+                                        ["method=official"], ["parser=paper", "rag.order=code"]])
 def test_valid_settings_pass(overrides):
     check_config(compose(*overrides))
 
 
 @pytest.mark.parametrize("overrides,key", [(["rag=none", "rag.order=Paper", "limit=4"], "rag.order"),
-                                           (["frames=abc"], "frames")])
+                                           (["frames=abc"], "frames"), (["method=papers"], "method"),
+                                           (["model=llava_video_7bb"], "model"), (["rag=none,ful"], "rag")])
 def test_the_command_exits_2_before_any_work_and_leaves_no_cell(tmp_path, overrides, key):
     proc = run_cli(*overrides, f"results_dir={tmp_path}")
     assert proc.returncode == 2, proc.stderr[-2000:]
