@@ -190,7 +190,10 @@ def test_clip_keyframes_scores_rules_and_cache(tiny_clip, tmp_path, monkeypatch)
     assert sel.keyframes == select_from_scores(list(frames.indices), [sel.scores[i] for i in frames.indices], "top_k",
                                                top_k=2)[0]
     assert sorted(i for chunk in decoded for i in chunk) == list(frames.indices)
-    assert cache.stats["clip_image.miss"] == 6 and len(list((tmp_path / "clip_image").rglob("*.npy"))) == 6
+    assert cache.stats["clip_image.miss"] == 6
+    # packed: the video's 6 image features in its one entry, each entity text in a shared text bucket
+    packs = [p for p in tmp_path.rglob("*.pack")]
+    assert len([p for p in packs if p.stem == "v1"]) == 1 and len(packs) <= 1 + 2
 
     # Paper rule from the same cached embeddings: no model, no decoding.
     forbid_loading(monkeypatch)

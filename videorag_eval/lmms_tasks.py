@@ -78,6 +78,22 @@ def resolve_data_dir(task_cfg: Any) -> tuple[Path, bool]:
     return (hf_home / spec.hub_cache_dir).resolve(), False
 
 
+def check_data_dir(task_cfg: Any) -> Path | None:
+    """The local copy's annotation file; TaskSetupError (a setting, exit 2) when it is missing.
+    None for a hub download."""
+    spec = get_spec(str(task_cfg["name"]))
+    data_dir, local = resolve_data_dir(task_cfg)
+    if not local:
+        return None
+    ann = data_dir / spec.annotations
+    if not ann.exists():
+        raise TaskSetupError(
+            f"{ann} not found: task.data_dir={data_dir} must be laid out like the {spec.name} hub repo after "
+            f"extracting its archives (CONTRACT: {spec.name} expects {spec.annotations} and its videos)"
+        )
+    return ann
+
+
 def prepare_task(task_cfg: Any, cache_dir: str | os.PathLike[str]) -> tuple[str, str, Path]:
     """(lmms-eval task name, include path for TaskManager, benchmark root) for the configured task.
 
@@ -94,12 +110,7 @@ def prepare_task(task_cfg: Any, cache_dir: str | os.PathLike[str]) -> tuple[str,
     lmms_task = spec.lmms_task()
     config: dict[str, Any] = {"include": includes, "task": lmms_task}
     if local:
-        ann = data_dir / spec.annotations
-        if not ann.exists():
-            raise TaskSetupError(
-                f"{ann} not found: task.data_dir={data_dir} must be laid out like the {spec.name} hub repo after "
-                f"extracting its archives (CONTRACT: {spec.name} expects {spec.annotations} and its videos)"
-            )
+        ann = check_data_dir(task_cfg)
         config["dataset_path"] = "parquet" if ann.suffix == ".parquet" else "json"
         config["dataset_kwargs"] = {"data_files": {spec.split: str(ann)}}
     include_dir = Path(cache_dir).resolve() / "lmms_tasks" / make_key(task=lmms_task, data=str(data_dir), local=local)[:16]
