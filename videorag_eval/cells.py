@@ -10,7 +10,7 @@ from typing import Any
 from omegaconf import DictConfig, OmegaConf
 
 # Config keys that do not change a cell's results (where things go, how they run).
-_NOT_IDENTITY = ("results_dir", "cache_dir", "force", "hydra", "launcher", "progress")
+_NOT_IDENTITY = ("results_dir", "cache_dir", "force", "require_cache", "hydra", "launcher", "progress")
 
 
 def identity(cfg: DictConfig) -> dict[str, Any]:

@@ -14,7 +14,8 @@ from .settings import RagSettings
 
 
 def build_pipeline(cfg: DictConfig) -> AuxPipeline:
-    return AuxPipeline(RagSettings.from_cfg(cfg.rag), cfg.aux, Cache(cfg.cache_dir), cfg.frames)
+    return AuxPipeline(RagSettings.from_cfg(cfg.rag), cfg.aux, Cache(cfg.cache_dir), cfg.frames,
+                       require_cache=bool(cfg.get("require_cache", False)))
 
 
 def build_inner(cfg: DictConfig, pipeline: AuxPipeline):

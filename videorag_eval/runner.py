@@ -58,6 +58,10 @@ def _evaluate(cfg: DictConfig, cell: Path) -> Path:
     if len(journal):
         log.info("resuming %s: %d question(s) already answered", cell, len(journal))
     pipeline = build_pipeline(cfg)
+    if pipeline.require_cache:  # fail fast, before the LVLM loads, naming what is not extracted
+        from .extract import verify_cached
+
+        verify_cached(cfg, pipeline)
     subtitles = None
     if pipeline.rag.subtitles:
         from .subtitles import provider_for
