@@ -87,3 +87,23 @@ def test_sharded_extraction_then_a_slurm_sweep_you_can_leave(slurm_cluster, tmp_
     assert again.returncode == 0, again.stdout[-3000:] + again.stderr[-3000:]
     assert "4 job(s) in the sweep: 0 submitted, 4 already finished" in again.stdout + again.stderr
     assert len(list(results.glob(".hydra/multirun/*/.submitit/*_*"))) == jobs_before
+
+
+def test_a_slurm_job_of_two_tasks_runs_one_cell_as_two_ranks(slurm_cluster, tmp_path, e2e_cache):
+    """`hydra.launcher.tasks_per_node=2`: one task per rank (submitit exports torch.distributed's
+    variables from SLURM's); the cell equals the one-process cell."""
+    setting = ("rag=asr", "frames=4", "limit=10", f"cache_dir={e2e_cache}")  # 3 videos: both ranks have work
+    proc = _python("-m", "videorag_eval", "-m", *CPU_JOBS, "hydra.launcher.tasks_per_node=2", *setting,
+                   f"results_dir={tmp_path / 'slurm'}")
+    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:] + _job_logs(tmp_path)
+    local = _python("-m", "videorag_eval", *setting, f"results_dir={tmp_path / 'local'}")
+    assert local.returncode == 0, local.stderr[-3000:]
+    (dp,) = (tmp_path / "slurm").glob("demo/text_only/*")
+    (one,) = (tmp_path / "local").glob("demo/text_only/*")
+    assert sorted(p.name for p in dp.glob("journal*.jsonl")) == ["journal.rank0.jsonl", "journal.rank1.jsonl"]
+    metrics = json.loads((dp / "metrics.json").read_text())
+    assert metrics["data_parallel"]["world_size"] == 2
+    keys = ("doc_id", "prediction", "parsed", "correct", "aux", "error")
+    rows = [[{k: s.get(k) for k in keys} for s in map(json.loads, (c / "samples.jsonl").read_text().splitlines())]
+            for c in (dp, one)]
+    assert rows[0] == rows[1] and len(rows[0]) == 10
