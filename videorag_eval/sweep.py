@@ -22,7 +22,7 @@ class PlannedJob:
     index: int  # Hydra's job number
     overrides: list[str]
     cell: Path | None  # None: an extraction shard (python -m videorag_eval.extract), which has no cell
-    action: str  # submit | finished | running | duplicate
+    action: str  # submit | finished | running | duplicate | refused
     note: str = ""
 
 
@@ -35,9 +35,12 @@ def job_config(config_loader: Any, sweep_config: DictConfig, overrides: Sequence
 
 
 def plan(config_loader: Any, sweep_config: DictConfig, job_overrides: Sequence[Sequence[str]],
-         initial_job_idx: int, skip_done: bool = True) -> list[PlannedJob]:
+         initial_job_idx: int, skip_done: bool = True, skip_invalid: bool = False) -> list[PlannedJob]:
+    """One PlannedJob per job of the sweep. A refused setting raises ConfigError (nothing is submitted),
+    or with ``skip_invalid`` becomes an action ``refused`` naming why (e.g. a grid crossing MLVU with
+    ``rag=subtitles``, which MLVU cannot have)."""
     from .cells import cell_dir, is_finished
-    from .settings import check_config
+    from .settings import ConfigError, check_config
     from .status import lock_holder
 
     planned: list[PlannedJob] = []
@@ -48,7 +51,13 @@ def plan(config_loader: Any, sweep_config: DictConfig, job_overrides: Sequence[S
         if "num_shards" in cfg:  # an extraction shard: always submitted (it skips what is cached itself)
             planned.append(PlannedJob(idx, list(overrides), None, "submit", "extraction shard"))
             continue
-        check_config(cfg)  # ConfigError: refused before anything is submitted
+        try:
+            check_config(cfg)  # ConfigError: refused before anything is submitted
+        except ConfigError as exc:
+            if not skip_invalid:
+                raise
+            planned.append(PlannedJob(idx, list(overrides), None, "refused", str(exc)))
+            continue
         cell = cell_dir(cfg).resolve()
         if cell in seen:
             planned.append(PlannedJob(idx, list(overrides), cell, "duplicate", f"same cell as job #{seen[cell]}"))
@@ -76,7 +85,8 @@ def record_submission(sweep_dir: Path, planned: list[PlannedJob], job_ids: dict[
 
 
 def summary_line(planned: list[PlannedJob]) -> str:
-    counts = {a: sum(p.action == a for p in planned) for a in ("submit", "finished", "running", "duplicate")}
-    return (f"{len(planned)} job(s) in the sweep: {counts['submit']} submitted, {counts['finished']} already finished, "
+    counts = {a: sum(p.action == a for p in planned) for a in ("submit", "finished", "running", "duplicate", "refused")}
+    line = (f"{len(planned)} job(s) in the sweep: {counts['submit']} submitted, {counts['finished']} already finished, "
             f"{counts['running']} running elsewhere, {counts['duplicate']} duplicate cell(s)")
+    return line + (f", {counts['refused']} refused setting(s)" if counts["refused"] else "")
 

@@ -5,7 +5,7 @@ pre-emption and after a timeout signal), with two additions:
 
 - only cells that still need work are submitted: finished cells, cells some process is running, and
   duplicate cells of the sweep are not (``skip_done``); every setting is checked before anything is
-  submitted (a bad one exits 2);
+  submitted (a bad one exits 2, or with ``skip_invalid=true`` is listed as refused and left out);
 - ``wait=false`` submits the array and returns at once, so no process on the login node has to
   outlive the sweep (follow it with ``python -m videorag_eval.status RESULTS_DIR``; submitting the
   same command again later submits only what is not finished).
@@ -27,10 +27,11 @@ log = logging.getLogger(__name__)
 
 
 class SlurmLauncher(_SubmititSlurmLauncher):
-    def __init__(self, wait: bool = True, skip_done: bool = True, **params: Any) -> None:
+    def __init__(self, wait: bool = True, skip_done: bool = True, skip_invalid: bool = False, **params: Any) -> None:
         super().__init__(**params)
         self.wait = bool(wait)
         self.skip_done = bool(skip_done)
+        self.skip_invalid = bool(skip_invalid)
 
     def _executor(self):
         import submitit
@@ -48,7 +49,8 @@ class SlurmLauncher(_SubmititSlurmLauncher):
 
         assert self.config is not None and self.hydra_context is not None
         try:
-            planned = plan(self.hydra_context.config_loader, self.config, job_overrides, initial_job_idx, self.skip_done)
+            planned = plan(self.hydra_context.config_loader, self.config, job_overrides, initial_job_idx, self.skip_done,
+                           self.skip_invalid)
         except ConfigError as exc:
             log.error("%s (nothing submitted)", exc)
             sys.exit(2)
