@@ -17,7 +17,9 @@ def data_packages(folder: str, package: str) -> dict[str, str]:
 DATA = {**data_packages("conf", "videorag_eval.conf"), **data_packages("tasks", "videorag_eval.tasks")}
 
 setup(
-    packages=find_packages(include=["videorag_eval", "videorag_eval.*"]) + sorted(DATA),
+    # hydra_plugins.videorag_eval_launcher: Hydra finds launcher plugins only in that namespace package.
+    packages=find_packages(include=["videorag_eval", "videorag_eval.*"]) + ["hydra_plugins.videorag_eval_launcher"]
+    + sorted(DATA),
     package_dir=DATA,
     package_data={name: ["*"] for name in DATA},
     exclude_package_data={name: ["*.pyc"] for name in DATA},

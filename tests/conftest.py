@@ -38,3 +38,31 @@ def minilm_encoder(session_cache):
 def e2e_cache(tmp_path_factory):
     """The extraction cache shared by every end-to-end run of the session (real models run once per video)."""
     return tmp_path_factory.mktemp("e2e_cache")
+
+
+@pytest.fixture(scope="session")
+def slurm_cluster():
+    """A real one-node SLURM cluster on this machine (tests/slurm/start_cluster.sh; reused if running).
+
+    Needs root and Debian's slurmctld/slurmd/munge (.ci/run installs them). Outside CI, a machine that
+    cannot have one skips loudly; in CI (``CI`` set, as .ci/run does) a cluster that does not start fails.
+    """
+    import shutil
+    import subprocess
+
+    in_ci = bool(os.environ.get("CI"))
+    missing = [b for b in ("slurmctld", "slurmd", "munged", "sbatch") if shutil.which(b) is None]
+    reason = None
+    if os.geteuid() != 0:
+        reason = "the SLURM test cluster needs root (it writes /etc/slurm and starts slurmctld/slurmd/munged)"
+    elif missing:
+        reason = f"SLURM not installed ({', '.join(missing)} missing): apt-get install slurmctld slurmd munge slurm-client"
+    if reason:
+        if in_ci:
+            pytest.fail(f"CI must run the SLURM tests: {reason}")
+        pytest.skip(f"SKIPPING REAL-SLURM TESTS: {reason}")
+    proc = subprocess.run(["bash", str(REPO / "tests" / "slurm" / "start_cluster.sh")], capture_output=True, text=True,
+                          timeout=180)
+    if proc.returncode != 0:
+        pytest.fail(f"the local SLURM cluster did not start:\n{proc.stdout}\n{proc.stderr}")
+    return proc.stdout.strip()

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 REPO = Path(__file__).resolve().parent.parent
-SOURCES = ("pyproject.toml", "setup.py", "README.md", "videorag_eval", "conf", "tasks")
+SOURCES = ("pyproject.toml", "setup.py", "README.md", "videorag_eval", "hydra_plugins", "conf", "tasks")
 
 
 def tracked_files(folder: str) -> set[str]:
@@ -44,6 +44,8 @@ def test_wheel_ships_every_config_and_task_file(wheel):
         assert expected, f"git lists no files under {folder}/"
         missing = sorted(expected - names)
         assert not missing, f"the wheel lacks {missing[:5]}"
+    # hydra/launcher=slurm needs its plugin where Hydra looks for plugins
+    assert "hydra_plugins/videorag_eval_launcher/slurm.py" in names
 
 
 @pytest.mark.slow

@@ -38,13 +38,14 @@ def run(cfg: DictConfig) -> tuple[int, str]:
     """(exit code, one-line message) of one cell."""
     from .cell_lock import CellBusy
     from .lmms_tasks import TaskSetupError
+    from .pipeline import MissingCache
     from .runner import CellFailed, run_cell
     from .settings import ConfigError
     from .subtitles import NoSubtitles
 
     try:
         run_cell(cfg)
-    except (ConfigError, TaskSetupError, NoSubtitles, CellBusy) as exc:  # refused before any work
+    except (ConfigError, TaskSetupError, NoSubtitles, CellBusy, MissingCache) as exc:  # refused before any work
         return 2, " ".join(str(exc).split())
     except CellFailed as exc:
         return 1, " ".join(str(exc).split())

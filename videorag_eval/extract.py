@@ -1,13 +1,24 @@
 """``python -m videorag_eval.extract [OVERRIDES]``: precompute auxiliary texts for a task's videos.
 
-Fills the cache only (ASR segments, OCR readings of the cell's frames, document embeddings), so that
-evaluation cells, and sweeps over models or thresholds, start with every video already processed.
-Takes the same overrides as ``python -m videorag_eval`` (task, task.data_dir, frames, aux, limit).
+Fills the cache only, so that evaluation cells (``require_cache=true``) and sweeps over models or
+thresholds start with every video already processed. Per video: ASR segments; OCR readings of the
+sampled frames at every frame count given (``frames=8`` or ``frames=[16,32,64]``, the frame counts of
+the sweep); CLIP image features of those frames when DET selects keyframes with CLIP; embeddings of
+every ASR/OCR document. Detections are not precomputed: they depend on each question's entities.
+
+``shard=i num_shards=n`` processes every n-th distinct video starting at the i-th (whole videos, so a
+video is extracted by one shard only); run the shards as a SLURM array with
+``python -m videorag_eval.extract -m hydra/launcher=slurm shard=0,1,...,n-1 num_shards=n``. Cache
+entries are written atomically (temporary file + rename), so shards, and cells reading the same cache,
+never see half an entry. Takes the same overrides as ``python -m videorag_eval`` (task, task.data_dir,
+rag, aux, limit, cache_dir).
 """
 
 from __future__ import annotations
 
 import logging
+from collections import Counter
+from typing import Any
 
 import hydra
 from omegaconf import DictConfig
@@ -17,34 +28,130 @@ from .resources import CONF_DIR
 log = logging.getLogger("videorag_eval.extract")
 
 
-def extract_task(cfg: DictConfig) -> dict[str, int]:
+def frame_counts(frames: Any) -> list[int]:
+    """``frames`` as given: one int, or a list of the sweep's frame counts."""
+    from omegaconf import ListConfig
+
+    values = list(frames) if isinstance(frames, (list, tuple, ListConfig)) else [frames]
+    out = sorted({int(v) for v in values})
+    if not out or out[0] <= 0:
+        from .settings import ConfigError
+
+        raise ConfigError(f"frames must be a positive integer or a list of them, got {frames}")
+    return out
+
+
+def shard_of(videos: list[str], shard: int, num_shards: int) -> list[str]:
+    """The videos of one shard: every ``num_shards``-th distinct video, starting at ``shard``."""
+    if num_shards < 1 or not 0 <= shard < num_shards:
+        from .settings import ConfigError
+
+        raise ConfigError(f"shard must be in 0..num_shards-1 and num_shards >= 1, got shard={shard} num_shards={num_shards}")
+    return videos[shard::num_shards]
+
+
+def prepare_video(pipeline, path: str, counts: Counter) -> None:
+    """Everything the pipeline will read for one video, from the cache or computed (raises VideoProblem
+    for an unusable video, MissingCache when the pipeline must not extract)."""
+    from .detection.pipeline import _Frames
+    from .extractors.asr import NoAudioTrack
+
+    digest, _, frames = pipeline.open_video(path)
+    for source in ("asr", "ocr"):
+        if not getattr(pipeline.rag, source):
+            continue
+        try:
+            docs = pipeline._source_docs(source, path, digest, frames)
+        except NoAudioTrack as exc:
+            log.warning("%s", exc)
+            counts["no_audio"] += 1
+            continue
+        with pipeline.encoder.scoped(digest):  # packed in the video's cache entry, where the cell reads it
+            pipeline.encoder.encode([d.text for d in docs])
+        counts["documents"] += len(docs)
+    if pipeline.rag.det and hasattr(pipeline.det.selector, "image_features"):
+        pipeline.det.selector.image_features(digest, list(frames.indices), _Frames(path))
+        counts["clip_frames"] += len(frames.indices)
+
+
+def _pipelines(cfg: DictConfig, require_cache: bool):
+    from .cache import Cache
     from .pipeline import AuxPipeline
     from .settings import RagSettings
-    from .cache import Cache
-    from .lmms_tasks import load_videos
 
     rag = RagSettings.from_cfg(cfg.rag)
-    rag = RagSettings(asr=rag.asr, ocr=rag.ocr, threshold=rag.threshold)  # DET depends on each question's request
-    pipeline = AuxPipeline(rag, cfg.aux, Cache(cfg.cache_dir), cfg.frames)
+    counts = frame_counts(cfg.frames)
+    first = AuxPipeline(rag, cfg.aux, Cache(cfg.cache_dir), counts[0], require_cache=require_cache)
+    return [first] + [first.with_frames(n) for n in counts[1:]]
+
+
+def extract_task(cfg: DictConfig) -> dict[str, int]:
+    from tqdm import tqdm
+
+    from .lmms_tasks import load_videos
+    from .pipeline import VideoProblem
+
+    shard, num_shards = int(cfg.get("shard", 0)), int(cfg.get("num_shards", 1))
+    pipelines = _pipelines(cfg, require_cache=False)
+    videos = shard_of(load_videos(cfg.task, cfg.cache_dir, cfg.limit), shard, num_shards)
+    counts: Counter = Counter(videos=len(videos), failed=0, no_audio=0, documents=0)
+    failed: set[str] = set()
+    for path in tqdm(videos, desc=f"extracting shard {shard}/{num_shards}", unit="video"):
+        for pipeline in pipelines:
+            try:
+                prepare_video(pipeline, path, counts)
+            except VideoProblem as exc:
+                log.error("%s", exc)
+                failed.add(path)
+                break
+    counts["failed"] = len(failed)
+    frames = ",".join(str(p.frames) for p in pipelines)
+    print(f"shard {shard}/{num_shards}: extracted {counts['documents']} documents from {counts['videos']} videos at "
+          f"frames={frames} ({counts['failed']} unusable, {counts['no_audio']} without audio) into {cfg.cache_dir}")
+    return dict(counts)
+
+
+def verify_cached(cfg: DictConfig, pipeline) -> None:
+    """For ``require_cache=true``: every video of the cell has its extraction results in the cache.
+
+    Raises MissingCache naming how many videos lack what (and the command that fills it), before the
+    LVLM is loaded. A video that cannot be read is left to the cell (it becomes failed questions).
+    """
+    from .lmms_tasks import load_videos
+    from .pipeline import MissingCache, VideoProblem
+
+    missing: list[tuple[str, str]] = []  # (video, what)
     videos = load_videos(cfg.task, cfg.cache_dir, cfg.limit)
-    counts = pipeline.extract_all(videos)
-    print(f"extracted {counts['documents']} documents from {counts['videos']} videos "
-          f"({counts['failed']} unusable, {counts['no_audio']} without audio) into {cfg.cache_dir}")
-    return counts
+    for path in videos:
+        try:
+            prepare_video(pipeline, path, Counter())
+        except VideoProblem:
+            continue
+        except MissingCache as exc:
+            missing.append((path, exc.what))
+    if missing:
+        what = ", ".join(sorted({w for _, w in missing}))
+        raise MissingCache(what, (
+            f"require_cache=true: {len(missing)} of {len(videos)} videos have no cached {what} in {cfg.cache_dir} "
+            f"(first: {missing[0][0]}); fill the cache first: python -m videorag_eval.extract task={cfg.task.name} "
+            f"frames={cfg.frames} rag={cfg.rag.get('preset', 'full')} cache_dir={cfg.cache_dir} "
+            f"(with the same aux settings), or run with require_cache=false"))
+    log.info("require_cache=true: all %d videos found in the cache", len(videos))
 
 
-@hydra.main(config_path=str(CONF_DIR), config_name="config", version_base="1.3")
+@hydra.main(config_path=str(CONF_DIR), config_name="extract", version_base="1.3")
 def main(cfg: DictConfig) -> None:
     import sys
 
-    from .settings import ConfigError, check_config
+    from .lmms_tasks import TaskSetupError
+    from .settings import ConfigError
+    from .weights import MissingWeights
 
     try:
-        check_config(cfg)
-    except ConfigError as exc:  # the same settings check as an evaluation: exit 2, one line
-        print(f"videorag_eval.extract: error: {exc}", file=sys.stderr, flush=True)
+        extract_task(cfg)
+    except (ConfigError, TaskSetupError, MissingWeights) as exc:
+        log.error("%s", exc)
         sys.exit(2)
-    extract_task(cfg)
 
 
 if __name__ == "__main__":

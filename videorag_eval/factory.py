@@ -16,7 +16,8 @@ from .settings import RagSettings
 def build_pipeline(cfg: DictConfig) -> AuxPipeline:
     from .frame_sampling import index_rule
 
-    pipeline = AuxPipeline(RagSettings.from_cfg(cfg.rag), cfg.aux, Cache(cfg.cache_dir), cfg.frames)
+    pipeline = AuxPipeline(RagSettings.from_cfg(cfg.rag), cfg.aux, Cache(cfg.cache_dir), cfg.frames,
+                           require_cache=bool(cfg.get("require_cache", False)))
     pipeline.frame_rule = index_rule(str(cfg.model.adapter), OmegaConf.to_container(cfg.model.model_args, resolve=True) or {})
     return pipeline
 

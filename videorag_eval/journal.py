@@ -2,7 +2,9 @@
 
 Each finished question is one JSON line, flushed and fsynced before the next question starts.
 On restart the journal is read back and those questions are not asked again. A torn last line
-(the process died mid-write) is ignored.
+(the process died mid-write) is ignored. Under data parallel each rank appends to its own file
+(``journal.rank<k>.jsonl``); with ``siblings=True`` a journal also reads every other
+``journal*.jsonl`` of the cell, so a cell resumes whatever number of ranks ran it before.
 """
 
 from __future__ import annotations
@@ -19,15 +21,26 @@ log = logging.getLogger(__name__)
 
 
 class Journal:
-    def __init__(self, path: str | os.PathLike[str]):
+    def __init__(self, path: str | os.PathLike[str], siblings: bool = False):
         self.path = Path(path)
+        self.siblings = siblings
         self.records: dict[int, dict[str, Any]] = {}
-        if self.path.exists():
-            self._load()
+        self.reload()
 
-    def _load(self) -> None:
+    def files(self) -> list[Path]:
+        if not self.siblings:
+            return [self.path] if self.path.exists() else []
+        return sorted(self.path.parent.glob("journal*.jsonl"))
+
+    def reload(self) -> None:
+        """Read the journal file(s) again (rank 0 does, after every rank has written its share)."""
+        self.records = {}
+        for path in self.files():
+            self._load(path)
+
+    def _load(self, path: Path) -> None:
         torn = invalid = retried = 0
-        with self.path.open("r", encoding="utf-8") as fh:
+        with path.open("r", encoding="utf-8") as fh:
             for line in fh:
                 line = line.strip()
                 if not line:
@@ -47,20 +60,24 @@ class Journal:
                     continue
                 self.records[doc_id] = rec
         if invalid:
-            log.warning("%s: ignored %d line(s) without a doc_id; those questions run again", self.path, invalid)
+            log.warning("%s: ignored %d line(s) without a doc_id; those questions run again", path, invalid)
         if retried:
-            log.warning("%s: %d question(s) failed for a reason other than their data; they are asked again", self.path, retried)
+            log.warning("%s: %d question(s) failed for a reason other than their data; they are asked again", path, retried)
         if torn:
-            log.warning("%s: ignored %d unreadable line(s) (a run died mid-write); those questions run again", self.path, torn)
+            log.warning("%s: ignored %d unreadable line(s) (a run died mid-write); those questions run again", path, torn)
 
     def get(self, doc_id: int) -> dict[str, Any] | None:
         return self.records.get(int(doc_id))
 
     def append(self, record: dict[str, Any]) -> None:
         self.path.parent.mkdir(parents=True, exist_ok=True)
-        line = json.dumps(record, ensure_ascii=False, default=str)
-        with self.path.open("a", encoding="utf-8") as fh:
-            fh.write(line + "\n")
+        line = json.dumps(record, ensure_ascii=False, default=str) + "\n"
+        with self.path.open("a+b") as fh:
+            if fh.tell() > 0:  # a line torn by a killed run must not swallow this one
+                fh.seek(-1, os.SEEK_END)
+                if fh.read(1) != b"\n":
+                    line = "\n" + line
+            fh.write(line.encode("utf-8"))
             fh.flush()
             os.fsync(fh.fileno())
         self.records[int(record["doc_id"])] = record

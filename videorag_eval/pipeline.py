@@ -7,6 +7,7 @@ embeddings are all cached loads no model at all.
 
 from __future__ import annotations
 
+import copy
 import logging
 import time
 from collections import Counter, defaultdict
@@ -23,6 +24,7 @@ from .query import query_texts
 from .records import AuxDoc, DecoupledRequest, FrameSample, Question
 from .retrieval import EncoderSettings, TextEncoder, retrieve
 from .settings import RagSettings
+from .weights import MissingWeights
 
 log = logging.getLogger(__name__)
 
@@ -54,9 +56,31 @@ class SourceFailed(RuntimeError):
         super().__init__(message)
 
 
+class MissingCache(MissingWeights):
+    """``require_cache=true`` and an extraction result is not in the cache: nothing is extracted."""
+
+    def __init__(self, what: str, message: str | None = None):
+        self.what = what
+        super().__init__(message or f"require_cache=true: {what} results are missing from the cache and would need "
+                         f"the {what} model; run python -m videorag_eval.extract with the same task, frames, aux and "
+                         f"cache_dir first")
+
+
+def _refuse_loading(part: Any, what: str) -> None:
+    def refuse(*_args: Any, **_kwargs: Any):
+        raise MissingCache(what)
+
+    part._load = refuse
+
+
 class AuxPipeline:
-    def __init__(self, rag: RagSettings, aux_cfg: Any, cache: Cache, frames: int):
+    """``require_cache=True``: ASR, OCR and CLIP keyframe features come from the cache only; a miss raises
+    ``MissingCache`` instead of loading an extraction model (detections depend on each question's
+    entities and still run; the retrieval encoder embeds queries)."""
+
+    def __init__(self, rag: RagSettings, aux_cfg: Any, cache: Cache, frames: int, require_cache: bool = False):
         self.rag = rag
+        self.require_cache = bool(require_cache)
         self.aux_cfg = aux_cfg
         self.cache = cache
         self.frames = int(frames)
@@ -72,6 +96,19 @@ class AuxPipeline:
         self._docs: dict[tuple[str, str], Any] = {}
         self.frame_rule: tuple[str, Any] | None = None  # (name, rule): the inner adapter's frames (frame_sampling)
         self.released: list[str] = []
+        if self.require_cache:
+            for part, what in ((self.asr, "ASR"), (self.ocr, "OCR")):
+                if part is not None:
+                    _refuse_loading(part, what)
+
+    def with_frames(self, frames: int) -> "AuxPipeline":
+        """The same pipeline (models, cache, timings shared) reading ``frames`` frames per video."""
+        if self.rag.det:
+            self.det  # built before copying, so the copies share it
+        other = copy.copy(self)
+        other.frames = int(frames)
+        other._video_cache, other._docs = {}, {}
+        return other
 
     # -- lazily built parts --------------------------------------------------------------------
     @property
@@ -80,6 +117,8 @@ class AuxPipeline:
             from .detection.pipeline import DetectionPipeline
 
             self._det = DetectionPipeline(self.aux_cfg["det"], self.cache)
+            if self.require_cache and hasattr(self._det.selector, "image_features"):
+                _refuse_loading(self._det.selector, "CLIP keyframe")
         return self._det
 
     # -- per video ----------------------------------------------------------------------------

@@ -22,8 +22,10 @@ from .factory import build_inner, build_pipeline
 from .files import write_atomic, write_json, write_jsonl
 from .journal import Journal
 from .metrics import cell_metrics
+from .parallel import Barrier, Ranks, single_process_view
 from .report.summary import print_summary
 from .failures import SystemicFailure
+from .pipeline import MissingCache
 from .settings import check_config
 
 log = logging.getLogger("videorag_eval")
@@ -48,11 +50,16 @@ def run_cell(cfg: DictConfig) -> Path:
     with _lock(cell):
         for name in cell_state.RUN_FILES if cfg.force else (cell_state.FAILED,):
             (cell / name).unlink(missing_ok=True)
+        if cfg.force:  # every rank's journal of a data-parallel run too
+            for journal in cell.glob("journal*.jsonl"):
+                journal.unlink()
         cell_state.write_identity(cell, identity)
         write_atomic(cell / "config.yaml", OmegaConf.to_yaml(cfg, resolve=True))
         handler = _log_to(cell / "run.log")
         try:
             return _evaluate(cfg, cell)
+        except MissingCache:  # require_cache=true and the cache lacks something: refused, nothing was run
+            raise
         except Exception as exc:  # systemic: no metrics.json, the journal of good answers stays
             log.exception("cell %s failed: %s: %s", cell, type(exc).__name__, exc)
             if _rank() == 0:
@@ -105,10 +112,15 @@ def _evaluate(cfg: DictConfig, cell: Path) -> Path:
     from .wrapper import VideoRAG
 
     lmms_task, include_path, data_dir = prepare_task(cfg.task, cfg.cache_dir)
-    journal = Journal(cell / "journal.jsonl")
+    ranks = Ranks.setup()  # torchrun or a SLURM job of G tasks: this cell runs as ranks.world_size data-parallel processes
+    journal = Journal(cell / ranks.journal_name, siblings=True)
     if len(journal):
         log.info("resuming %s: %d question(s) already answered", cell, len(journal))
     pipeline = build_pipeline(cfg)
+    if pipeline.require_cache:  # fail fast, before the LVLM loads, naming what is not extracted
+        from .extract import verify_cached
+
+        verify_cached(cfg, pipeline)
     subtitles = None
     if pipeline.rag.subtitles:
         from .subtitles import provider_for
@@ -125,27 +137,33 @@ def _evaluate(cfg: DictConfig, cell: Path) -> Path:
 
     decouple_cache = DecouplingCache(pipeline.cache, model_identity(cfg, str(cfg.model.decouple_route)))
     wrapper = VideoRAG(inner=inner, pipeline=pipeline, schema=get_schema(cfg.task.schema), journal=journal,
-                       decouple_route=str(cfg.model.decouple_route), subtitles=subtitles, decouple_cache=decouple_cache)
+                       decouple_route=str(cfg.model.decouple_route), subtitles=subtitles, decouple_cache=decouple_cache,
+                       data_parallel=(ranks, Barrier()) if ranks.active else None)
     t_model = time.perf_counter() - t_build
 
     from lmms_eval.evaluator import simple_evaluate
     from lmms_eval.tasks import TaskManager
 
     task_manager = TaskManager("WARNING", include_path=include_path, model_name=str(cfg.model.adapter))
-    results = simple_evaluate(
-        model=wrapper, tasks=[lmms_task], limit=cfg.limit, batch_size=1, log_samples=True,
-        task_manager=task_manager, verbosity="WARNING", process_docs_parallel=1,
-        gen_kwargs=",".join(f"{k}={v}" for k, v in cfg.generation.items()),
-        random_seed=cfg.seed, numpy_random_seed=cfg.seed, torch_random_seed=cfg.seed, fewshot_random_seed=cfg.seed,
-    )
-    if results is None:  # not rank 0 under data parallel
+    with single_process_view(ranks):
+        results = simple_evaluate(
+            model=wrapper, tasks=[lmms_task], limit=cfg.limit, batch_size=1, log_samples=True,
+            task_manager=task_manager, verbosity="WARNING", process_docs_parallel=1,
+            gen_kwargs=",".join(f"{k}={v}" for k, v in cfg.generation.items()),
+            random_seed=cfg.seed, numpy_random_seed=cfg.seed, torch_random_seed=cfg.seed, fewshot_random_seed=cfg.seed,
+            distributed_executor_backend="torchrun" if ranks.active else "accelerate",
+        )
+    if results is None or ranks.rank != 0:  # rank 0 alone scores and writes the cell
         return cell
+    journal.reload()  # every rank's records (data parallel)
     asked = sorted({int(s["doc_id"]) for s in results.get("samples", {}).get(lmms_task, [])})
     records = [journal.get(d) for d in asked if journal.get(d) is not None]
     if len(records) != len(asked):  # finished only when every question has an answer or a data-failure record
         raise SystemicFailure(f"{len(asked) - len(records)} of {len(asked)} questions have no record in the journal")
     metrics, scored = cell_metrics(cfg, records, wrapper, pipeline)
     metrics["timings"] = {**metrics["timings"], "model_load": round(t_model, 2), "total": round(time.perf_counter() - t0, 2)}
+    if ranks.active:  # the records are every rank's; timings and cache counts are rank 0's
+        metrics["data_parallel"] = {"world_size": ranks.world_size, "assigned_by": "video"}
     metrics["lmms_eval"] = {k: v for k, v in results.get("results", {}).get(lmms_task, {}).items() if not k.startswith("alias")}
     write_jsonl(cell / "samples.jsonl", scored)
     write_json(cell / "metrics.json", metrics)  # written last: its presence marks the cell finished

@@ -49,7 +49,7 @@ class VideoRAG(lmms):
     def __init__(self, config: str | None = None, *, inner: lmms | None = None, pipeline: AuxPipeline | None = None,
                  schema: Schema | None = None, journal: Journal | None = None, decouple_route: str = "text_only",
                  subtitles: Callable[[Question, dict], list] | None = None, progress: bool = True,
-                 decouple_cache: DecouplingCache | None = None, **_: Any) -> None:
+                 decouple_cache: DecouplingCache | None = None, data_parallel: Any = None, **_: Any) -> None:
         super().__init__()
         if config is not None:
             from .factory import build_wrapper_parts
@@ -67,6 +67,7 @@ class VideoRAG(lmms):
         self.subtitles = subtitles
         self.progress = progress
         self.decouple_cache = decouple_cache or DecouplingCache(None)  # replies reused across cells
+        self.data_parallel = data_parallel  # (parallel.Ranks, parallel.Barrier) under torchrun, else None
         self.is_simple = inner.is_simple
         self.counts: Counter[str] = Counter()
         self.timings: Counter[str] = Counter()
@@ -102,13 +103,52 @@ class VideoRAG(lmms):
 
     # -- lmms-eval interface ----------------------------------------------------------------------
     def generate_until(self, requests: list[Instance]) -> list[str]:
+        if self.data_parallel is not None:
+            return self._generate_data_parallel(requests)
+        return self._answer_all(requests)
+
+    def _answer_all(self, requests: list[Instance], desc: str = "videorag questions") -> list[str]:
         from tqdm import tqdm
 
         outputs = []
-        bar = tqdm(requests, desc="videorag questions", unit="q", disable=not self.progress or self.rank != 0)
+        bar = tqdm(requests, desc=desc, unit="q", disable=not self.progress or self.rank != 0)
         for req in bar:
             outputs.append(self._answer(req))
             bar.set_postfix(failed=self.counts["failed"], resumed=self.counts["resumed"])
+        return outputs
+
+    def _generate_data_parallel(self, requests: list[Instance]) -> list[str]:
+        """This rank answers the questions of its videos (parallel.assign_by_video); after a barrier,
+        rank 0 returns every rank's journaled predictions (other ranks' outputs are discarded)."""
+        from .parallel import assign_by_video
+
+        ranks, barrier = self.data_parallel
+        keys = []
+        for req in requests:
+            doc_id, task, split = _doc_coords(req)
+            try:
+                keys.append((doc_id, self._video_of(req, self.task_dict[task][split][doc_id])))
+            except Exception:  # no usable video: the question fails on whichever rank owns it
+                keys.append((doc_id, ("doc", doc_id)))
+        owner = assign_by_video(keys, ranks.world_size)
+        mine = [i for i, (doc_id, _) in enumerate(keys) if owner[doc_id] == ranks.rank]
+        log.info("rank %d/%d: %d of %d question(s), %d video(s)", ranks.rank, ranks.world_size, len(mine), len(requests),
+                 len({keys[i][1] for i in mine}))
+        outputs: list[str | None] = [None] * len(requests)
+        answers = self._answer_all([requests[i] for i in mine], desc=f"videorag questions (rank {ranks.rank})")
+        for i, answer in zip(mine, answers):
+            outputs[i] = answer
+        barrier.wait()  # every rank has journaled its share
+        if ranks.rank != 0:
+            return [o if o is not None else "" for o in outputs]
+        self.journal.reload()
+        for i, (doc_id, _) in enumerate(keys):
+            if outputs[i] is None:
+                record = self.journal.get(doc_id)
+                if record is None:
+                    raise RuntimeError(f"data parallel: rank {owner[doc_id]} journaled no answer for doc {doc_id} in "
+                                       f"{self.journal.path.parent}; rerun the cell (answered questions are kept)")
+                outputs[i] = record["prediction"]
         return outputs
 
     def loglikelihood(self, requests):

@@ -1,0 +1,158 @@
+"""``python -m videorag_eval.status RESULTS_DIR``: the cells of a sweep and where each one stands.
+
+Reads only what is on disk (CELL_PROTOCOL): ``metrics.json`` = finished; a held ``.lock`` = running
+(someone holds the flock; a dead process has released it); ``failed.json`` = stopped on a systemic
+error; otherwise a cell with a ``config.yaml`` or a journal was interrupted and resumes when run again.
+Answered questions are counted over every ``journal*.jsonl`` (one per data-parallel rank).
+"""
+
+from __future__ import annotations
+
+import argparse
+import fcntl
+import json
+import os
+import sys
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+STATES = ("finished", "running", "failed", "interrupted")
+
+
+@dataclass
+class CellStatus:
+    cell: str  # path relative to the results root
+    state: str  # finished | running | failed | interrupted
+    answered: int  # distinct questions with a journal record (or n of a finished cell)
+    limit: int | None = None  # the cell's `limit` setting, when it has one
+    accuracy: float | None = None
+    n_failed: int | None = None
+    detail: str = ""  # failed: the error; running: who holds the lock
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+def lock_holder(cell: Path) -> dict[str, Any] | None:
+    """The lock's content if some process holds the cell's ``.lock`` flock, else None."""
+    path = cell / ".lock"
+    try:
+        fd = os.open(path, os.O_RDONLY)
+    except FileNotFoundError:
+        return None
+    try:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_SH | fcntl.LOCK_NB)
+        except BlockingIOError:
+            try:
+                return json.loads(path.read_text() or "{}")
+            except (OSError, json.JSONDecodeError):
+                return {}
+        fcntl.flock(fd, fcntl.LOCK_UN)
+        return None
+    finally:
+        os.close(fd)
+
+
+def answered_questions(cell: Path) -> set[int]:
+    """doc_ids with a complete journal line in any of the cell's journals (torn lines ignored)."""
+    done: set[int] = set()
+    for journal in sorted(cell.glob("journal*.jsonl")):
+        with journal.open("r", encoding="utf-8", errors="replace") as fh:
+            for line in fh:
+                try:
+                    done.add(int(json.loads(line)["doc_id"]))
+                except (ValueError, KeyError, TypeError):
+                    continue
+    return done
+
+
+def _read_json(path: Path) -> dict[str, Any] | None:
+    try:
+        return json.loads(path.read_text())
+    except (OSError, ValueError):
+        return None
+
+
+def _limit(cell: Path) -> int | None:
+    try:
+        import yaml
+
+        value = (yaml.safe_load((cell / "config.yaml").read_text()) or {}).get("limit")
+        return int(value) if value is not None else None
+    except (OSError, ValueError, TypeError, AttributeError):
+        return None
+
+
+def cell_state(cell: Path, root: Path | None = None) -> CellStatus:
+    """State of one cell directory, by the precedence finished > running > failed > interrupted."""
+    name = str(cell.relative_to(root)) if root is not None else str(cell)
+    metrics = _read_json(cell / "metrics.json") if (cell / "metrics.json").exists() else None
+    if metrics is not None:
+        return CellStatus(name, "finished", int(metrics.get("n", 0)), _limit(cell), metrics.get("accuracy"),
+                          metrics.get("n_failed"))
+    answered = len(answered_questions(cell))
+    holder = lock_holder(cell)
+    if holder is not None:
+        who = f"pid {holder.get('pid', '?')} on {holder.get('host', '?')} since {holder.get('started', '?')}"
+        return CellStatus(name, "running", answered, _limit(cell), detail=who)
+    failed = _read_json(cell / "failed.json") if (cell / "failed.json").exists() else None
+    if failed is not None:
+        message = f"{failed.get('error_type', 'error')}: {failed.get('error', '?')}"
+        return CellStatus(name, "failed", answered, _limit(cell), detail=message)
+    return CellStatus(name, "interrupted", answered, _limit(cell))
+
+
+def is_cell_dir(path: Path) -> bool:
+    return (path / "config.yaml").exists() or (path / "metrics.json").exists() or any(path.glob("journal*.jsonl"))
+
+
+def find_cells(root: Path) -> list[Path]:
+    """Cell directories under a results root (hidden folders such as ``.cache`` and ``.hydra`` skipped)."""
+    cells = []
+    for dirpath, dirnames, _ in os.walk(root):
+        dirnames[:] = sorted(d for d in dirnames if not d.startswith("."))
+        path = Path(dirpath)
+        if path != root and is_cell_dir(path):
+            cells.append(path)
+            dirnames[:] = []
+    return cells
+
+
+def sweep_status(root: Path) -> list[CellStatus]:
+    return [cell_state(c, root) for c in find_cells(root)]
+
+
+def format_table(rows: list[CellStatus]) -> str:
+    lines = [f"{'state':<12} {'answered':>9} {'accuracy':>8}  cell"]
+    for r in rows:
+        answered = f"{r.answered}/{r.limit}" if r.limit is not None and r.state != "finished" else str(r.answered)
+        acc = f"{r.accuracy:.1f}" if r.accuracy is not None else "-"
+        line = f"{r.state:<12} {answered:>9} {acc:>8}  {r.cell}"
+        if r.detail:
+            line += f"  ({r.detail})"
+        lines.append(line)
+    counts = {s: sum(r.state == s for r in rows) for s in STATES}
+    lines.append(f"{len(rows)} cell(s): " + ", ".join(f"{counts[s]} {s}" for s in STATES))
+    return "\n".join(lines)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m videorag_eval.status",
+                                     description="Cells of a sweep: finished / running / interrupted / failed.")
+    parser.add_argument("results_dir", type=Path, help="the sweep's results_dir (root of its cells)")
+    parser.add_argument("--json", action="store_true", help="one JSON object per cell instead of a table")
+    args = parser.parse_args(argv)
+    if not args.results_dir.is_dir():
+        print(f"{args.results_dir}: no such directory (give the results_dir of a sweep)", file=sys.stderr)
+        return 2
+    rows = sweep_status(args.results_dir)
+    if args.json:
+        for r in rows:
+            print(json.dumps(asdict(r)))
+    else:
+        print(format_table(rows))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
