@@ -32,6 +32,7 @@ log = logging.getLogger("videorag_eval")
 
 
 def run_cell(cfg: DictConfig) -> Path:
+    Ranks.setup()  # a SLURM job of G tasks gets its RANK now: only rank 0 takes the cell's lock
     check_config(cfg)  # refused settings leave no cell directory behind
     cell = cells.cell_dir(cfg)
     identity = cell_state.compute(cfg)
