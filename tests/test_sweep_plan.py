@@ -10,7 +10,8 @@ from videorag_eval.resources import CONF_DIR
 
 
 @pytest.fixture()
-def loader_and_config(tmp_path):
+def loader_and_config(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)  # cells the plan names stay in this test's folder, never the checkout's results/
     from hydra._internal.config_loader_impl import ConfigLoaderImpl
     from hydra._internal.utils import create_config_search_path
     from hydra.types import RunMode
