@@ -92,14 +92,22 @@ def sample_frames(path: str | os.PathLike[str], n: int, rule=None) -> FrameSampl
     """Which N frames a cell uses (no decoding of pixels beyond the container's index).
 
     ``rule(total_frames, fps, n) -> indices`` picks them (``frame_sampling``: the inner adapter's own
-    rule); None = uniform.
+    rule); None = uniform. With a ``VideoInfo`` from ``probe`` at hand, ``frames_of`` gives the same
+    answer without opening the file again.
     """
     p = Path(path)
     if not p.exists():
         raise VideoError(p, "file does not exist", kind="missing_video")
     reader = _open_reader(p)
-    total = len(reader)
-    fps = float(reader.get_avg_fps()) or 1.0
+    return _choose(len(reader), float(reader.get_avg_fps()) or 1.0, n, rule)
+
+
+def frames_of(info: VideoInfo, n: int, rule=None) -> FrameSample:
+    """``sample_frames`` for a probed video: the same indices, from its frame count and rate."""
+    return _choose(info.total_frames, info.fps, n, rule)
+
+
+def _choose(total: int, fps: float, n: int, rule) -> FrameSample:
     idx = uniform_indices(total, n) if rule is None else [int(i) for i in rule(total, fps, n)]
     return FrameSample(tuple(idx), tuple(round(i / fps, 3) for i in idx), fps, total, total / fps)
 

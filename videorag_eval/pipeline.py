@@ -144,7 +144,7 @@ class AuxPipeline:
             t0 = time.perf_counter()
             try:
                 digest = self.cache.file_hash(path)
-                frames = media.sample_frames(path, self.frames, self.frame_rule[1] if self.frame_rule else None)
+                frames = media.frames_of(info, self.frames, self.frame_rule[1] if self.frame_rule else None)
             except media.VideoError as exc:
                 self._problem_videos[path] = VideoProblem(exc.kind, str(exc))
                 raise self._problem_videos[path] from exc
@@ -155,9 +155,9 @@ class AuxPipeline:
 
     def lvlm_frames(self, path: str, frames: FrameSample | None = None) -> dict[str, Any]:
         """The frames the inner LVLM sees (its adapter's rule), for the question's record."""
-        if frames is None:
+        if frames is None:  # rag=none / subtitles: the probe (once per video) has the frame count and rate
             frames = self._video_cache[path][2] if path in self._video_cache else \
-                media.sample_frames(path, self.frames, self.frame_rule[1] if self.frame_rule else None)
+                media.frames_of(self.check_video(path), self.frames, self.frame_rule[1] if self.frame_rule else None)
         rule = self.frame_rule[0] if self.frame_rule else "uniform"
         return {"indices": list(frames.indices), "timestamps": list(frames.timestamps), "rule": rule}
 

@@ -151,7 +151,14 @@ def provider_for(task_name: str, data_dir: Path, frames: int):
     from . import media
 
     if task_name in ("videomme", "demo"):
-        return lambda q, doc: videomme_subtitles(data_dir, str(doc["videoID"]), media.sample_frames(q.video, frames))
+        sampled: dict[str, object] = {}  # one reader open per video, not per question
+
+        def at_frames(video: str):
+            if video not in sampled:
+                sampled[video] = media.sample_frames(video, frames)  # uniform, as lmms-eval's subtitle task picks them
+            return sampled[video]
+
+        return lambda q, doc: videomme_subtitles(data_dir, str(doc["videoID"]), at_frames(q.video))
     if task_name == "longvideobench":
         return lambda q, doc: longvideobench_subtitles(data_dir, str(doc["subtitle_path"]))
     raise NoSubtitles(
