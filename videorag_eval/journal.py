@@ -1,7 +1,8 @@
 """Append-only per-question journal of a cell: nothing answered is lost when a run dies.
 
 Each finished question is one JSON line, flushed and fsynced before the next question starts.
-On restart the journal is read back and those questions are not asked again. A torn last line
+On restart the journal is read back and those questions are not asked again (except one answered
+while its decoupling request raised: ``answered`` says to ask it again). A torn last line
 (the process died mid-write) is ignored. Under data parallel each rank appends to its own file
 (``journal.rank<k>.jsonl``); with ``siblings=True`` a journal also reads every other
 ``journal*.jsonl`` of the cell, so a cell resumes whatever number of ranks ran it before.
@@ -39,7 +40,7 @@ class Journal:
             self._load(path)
 
     def _load(self, path: Path) -> None:
-        torn = invalid = retried = 0
+        torn = invalid = retried = degraded = 0
         with path.open("r", encoding="utf-8") as fh:
             for line in fh:
                 line = line.strip()
@@ -58,16 +59,27 @@ class Journal:
                 if rec.get("error") and rec.get("error_kind") not in DATA_KINDS:
                     retried += 1  # a failure that was not the data's (older runs journalled those): ask again
                     continue
+                if rec.get("request_error"):
+                    degraded += 1  # answered without its decoupling request (the model raised): a resume asks again
                 self.records[doc_id] = rec
         if invalid:
             log.warning("%s: ignored %d line(s) without a doc_id; those questions run again", path, invalid)
         if retried:
             log.warning("%s: %d question(s) failed for a reason other than their data; they are asked again", path, retried)
+        if degraded:
+            log.info("%s: %d question(s) were answered while their decoupling request raised; a resume asks them again",
+                     path, degraded)
         if torn:
             log.warning("%s: ignored %d unreadable line(s) (a run died mid-write); those questions run again", path, torn)
 
     def get(self, doc_id: int) -> dict[str, Any] | None:
+        """The question's last record (what the cell scores)."""
         return self.records.get(int(doc_id))
+
+    def answered(self, doc_id: int) -> dict[str, Any] | None:
+        """The record a resume keeps: None when the question must be asked again (its decoupling request raised)."""
+        rec = self.records.get(int(doc_id))
+        return None if rec is None or rec.get("request_error") else rec
 
     def append(self, record: dict[str, Any]) -> None:
         self.path.parent.mkdir(parents=True, exist_ok=True)

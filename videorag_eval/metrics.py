@@ -65,7 +65,7 @@ def cell_metrics(cfg: DictConfig, records: list[dict[str, Any]], wrapper, pipeli
         "aux_tokens_mean": round(sum(r.get("aux_tokens", 0) for r in scored) / max(len(scored), 1), 1),
         "decoupling": {"generated": wrapper.counts.get("decouple_generated", 0),
                        "cached": wrapper.counts.get("decouple_cached", 0),
-                       **{k: v for k, v in wrapper.counts.items() if k in ("decouple_ok", "decouple_failed")}},
+                       **{k: v for k, v in wrapper.counts.items() if k in ("decouple_ok", "decouple_failed", "decouple_raised")}},
         "resumed": wrapper.counts.get("resumed", 0),
         "cache": dict(pipeline.cache.stats),
         "computed": pipeline.computed(),

@@ -83,6 +83,7 @@ class DecoupledRequest:
     reason: str | None = None  # why decoupling fell back / what was repaired
     raw: str | None = None  # the model's raw output
     syntax: str | None = None  # "valid" JSON, or "repaired" (by json-repair); None when nothing was parsed
+    raised: bool = False  # the inner model raised on the request (a one-off: answered without the method's queries)
 
     def to_dict(self) -> dict[str, Any]:
         return {

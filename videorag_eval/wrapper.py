@@ -25,7 +25,7 @@ from .benchmarks import Schema
 from .decoupling.cache import DecouplingCache
 from .decoupling.parse import fallback_request, parse_decoupling
 from .decoupling.prompt import build_decoupling_prompt
-from .failures import FailureWatch, is_systemic
+from .failures import DecouplingWatch, FailureWatch, is_systemic
 from .journal import Journal
 from .pipeline import AuxPipeline, VideoProblem
 from .prompt import assemble, count_tokens
@@ -73,6 +73,7 @@ class VideoRAG(lmms):
         self.timings: Counter[str] = Counter()
         self._tokenize = _tokenizer_of(inner)
         self.watch = FailureWatch()
+        self.decouple_watch = DecouplingWatch()
         from .video_links import spec_of_model
 
         spec = spec_of_model(inner)
@@ -160,7 +161,7 @@ class VideoRAG(lmms):
     # -- one question ------------------------------------------------------------------------------
     def _answer(self, req: Instance) -> str:
         doc_id, task, split = _doc_coords(req)
-        if self.journal is not None and (done := self.journal.get(doc_id)) is not None:
+        if self.journal is not None and (done := self.journal.answered(doc_id)) is not None:
             self.counts["resumed"] += 1
             return done["prediction"]
         t_start = time.perf_counter()
@@ -226,6 +227,9 @@ class VideoRAG(lmms):
         record["request"] = request.to_dict() if request.ok else None
         record["request_note"] = request.reason
         record["request_syntax"] = request.syntax  # the reply was "valid" JSON or "repaired"
+        if request.raised:  # answered without the method's queries; a resume asks it again
+            record["request_error"] = request.reason
+            record["warnings"].append({"kind": "decoupling_raised", "message": request.reason})
         subtitles = self.subtitles(question, doc) if (rag.subtitles and self.subtitles) else None
         aug = self.pipeline.augment(question, request, subtitles=subtitles)
         record["aux"] = {s: [d.text for d in docs] for s, docs in aug.retrieved.items()}
@@ -238,7 +242,7 @@ class VideoRAG(lmms):
         for kind, message in aug.problems:  # degraded, not failed: answered from the other sources
             log.warning("question %s: %s", question.question_id, message)
             record["warnings"].append({"kind": kind, "message": message})
-        if aug.problems:
+        if aug.problems or request.raised:
             self.counts["degraded"] += 1
         context = req.args[0]
         aux_text = "\n".join(aug.blocks[s] for s in aug.blocks)
@@ -273,10 +277,14 @@ class VideoRAG(lmms):
         except Exception as exc:
             if is_systemic(exc):  # out of memory, a missing package: not a fallback, the cell stops
                 raise
+            self.decouple_watch.raised(exc, self.decouple_route)  # the first request, or 5 in a row: the cell stops
             self.counts["decouple_failed"] += 1
-            return fallback_request(f"inner model failed on the text-only request ({type(exc).__name__}: {exc})")
+            self.counts["decouple_raised"] += 1
+            return fallback_request(f"inner model raised on the decoupling request ({type(exc).__name__}: {exc})",
+                                    raised=True)
         finally:
             self.timings["decouple"] += time.perf_counter() - t0
+        self.decouple_watch.replied()
         parsed = parse_decoupling(raw)
         self.counts["decouple_ok" if parsed.ok else "decouple_failed"] += 1
         return parsed

@@ -204,9 +204,9 @@ def _build(obj: dict, found: dict[str, str], notes: list[str], raw: str, syntax:
                             syntax=syntax)
 
 
-def fallback_request(reason: str, raw: str | None = None) -> DecoupledRequest:
+def fallback_request(reason: str, raw: str | None = None, raised: bool = False) -> DecoupledRequest:
     """A request meaning "decoupling gave nothing": retrieval uses the question and options only."""
-    return DecoupledRequest(asr=None, det=None, types=None, ok=False, reason=reason, raw=raw)
+    return DecoupledRequest(asr=None, det=None, types=None, ok=False, reason=reason, raw=raw, raised=raised)
 
 
 def parse_decoupling(raw: str) -> DecoupledRequest:

@@ -1,0 +1,83 @@
+"""An inner model that raises on the decoupling request: a one-off is a degraded question (answered
+from question + options, recorded, asked again on a resume); a rule (the cell's first request, or 5
+in a row) stops the cell, because every question would silently lose the method's queries."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from conftest import cells_under
+from helpers import read_cell, run_cell
+from videorag_eval.models import scripted
+from videorag_eval.runner import CellFailed
+
+pytestmark = pytest.mark.slow
+
+
+@pytest.fixture
+def raising_on(monkeypatch):
+    """Make the scripted stand-in raise on the decoupling prompt of the n-th decoupling call for n in ``calls``."""
+    real = scripted.ScriptedLVLM.generate_until
+    state = {"n": 0, "raise": set()}
+
+    def generate_until(self, requests):
+        if any(scripted.DECOUPLING_MARKER in r.args[0] for r in requests):
+            state["n"] += 1
+            if state["n"] in state["raise"]:
+                raise TypeError("generate_until() got an unexpected visual of type NoneType")
+        return real(self, requests)
+
+    monkeypatch.setattr(scripted.ScriptedLVLM, "generate_until", generate_until)
+
+    def set_calls(calls):
+        state["n"], state["raise"] = 0, set(calls)
+
+    return set_calls
+
+
+def _args(tmp_path, e2e_cache, limit):
+    script = tmp_path / "script.json"  # its own script file: its own decoupling-cache key, so replies are generated
+    script.write_text(json.dumps({"*": {"ASR": "what the narrator says", "DET": None, "TYPE": None}}))
+    return ("model=scripted", f"model.model_args.script={script}", "rag=asr", f"limit={limit}",
+            f"results_dir={tmp_path / 'results'}", f"cache_dir={e2e_cache}")
+
+
+def test_the_first_request_raising_stops_the_cell(tmp_path, e2e_cache, raising_on):
+    raising_on(range(1, 100))
+    with pytest.raises(CellFailed) as err:
+        run_cell(*_args(tmp_path, e2e_cache, 4))
+    msg = str(err.value)
+    assert "first decoupling request" in msg and "TypeError" in msg
+    assert "model.decouple_route=with_video" in msg and "rag.decouple=fallback" in msg
+    [cell] = cells_under(tmp_path / "results")
+    assert not (cell / "metrics.json").exists() and (cell / "failed.json").exists()
+
+
+def test_a_one_off_raise_is_a_degraded_question(tmp_path, e2e_cache, raising_on):
+    raising_on({3})
+    metrics, samples = read_cell(run_cell(*_args(tmp_path, e2e_cache, 5)))
+    hit = [s for s in samples if s.get("request_error")]
+    assert len(hit) == 1 and "TypeError" in hit[0]["request_error"]
+    assert hit[0]["request"] is None and hit[0]["prediction"]  # answered, from question + options
+    assert [w["kind"] for w in hit[0]["warnings"]] == ["decoupling_raised"]
+    assert metrics["decoupling"]["decouple_raised"] == 1 and metrics["degraded"] == {"decoupling_raised": 1}
+    assert metrics["n_failed"] == 0 and metrics["n"] == 5
+
+
+def test_five_in_a_row_stop_the_cell_and_a_resume_reasks_them(tmp_path, e2e_cache, raising_on):
+    raising_on({2, 3, 4, 5, 6})
+    args = _args(tmp_path, e2e_cache, 8)
+    with pytest.raises(CellFailed) as err:
+        run_cell(*args)
+    assert "5 decoupling requests in a row" in str(err.value)
+    [cell] = cells_under(tmp_path / "results")
+    journal = [json.loads(line) for line in (cell / "journal.jsonl").read_text().splitlines()]
+    assert len(journal) == 5 and sum(bool(r.get("request_error")) for r in journal) == 4
+
+    raising_on(())
+    metrics, samples = read_cell(run_cell(*args))
+    assert metrics["resumed"] == 1  # only the question decoupled as the method asks is kept
+    assert metrics["n"] == 8 and not any(s.get("request_error") for s in samples)
+    assert metrics["decoupling"].get("decouple_raised", 0) == 0
