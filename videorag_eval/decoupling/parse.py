@@ -73,24 +73,30 @@ def _read_asr(value: Any, notes: list[str]) -> tuple[str | None, bool]:
     return text, True
 
 
-def _split_list_string(value: str) -> list[str]:
-    return [p for p in re.split(r"[,;\n]+", value)]
+_NOT_A_LIST = object()
+
+
+def _list_items(value: Any, key: str, splitter: str, how: str, notes: list[str]) -> Any:
+    """The entries of a DET / TYPE value: a list as is, a string split on ``splitter``; None for null
+    (or a null-like string); ``_NOT_A_LIST`` (noted) for any other type."""
+    if value is None:
+        return None
+    if isinstance(value, str):
+        if _is_nullish(value):
+            _note(notes, f"{key} was the string {value.strip()!r}, read as null")
+            return None
+        _note(notes, f"{key} given as a string, {how}")
+        return re.split(splitter, value)
+    if isinstance(value, list):
+        return value
+    _note(notes, f"{key} had the wrong type ({_kind(value)}), ignored")
+    return _NOT_A_LIST
 
 
 def _read_det(value: Any, notes: list[str]) -> tuple[tuple[str, ...] | None, bool]:
-    if value is None:
-        return None, True
-    if isinstance(value, str):
-        if _is_nullish(value):
-            _note(notes, f"DET was the string {value.strip()!r}, read as null")
-            return None, True
-        _note(notes, "DET given as a string, split on commas")
-        items: list[Any] = _split_list_string(value)
-    elif isinstance(value, list):
-        items = value
-    else:
-        _note(notes, f"DET had the wrong type ({_kind(value)}), ignored")
-        return None, False
+    items = _list_items(value, "DET", r"[,;\n]+", "split on commas", notes)
+    if items is None or items is _NOT_A_LIST:
+        return None, items is None
     kept: list[str] = []
     seen: set[str] = set()
     dropped_blank = dropped_type = 0
@@ -125,19 +131,9 @@ def _read_det(value: Any, notes: list[str]) -> tuple[tuple[str, ...] | None, boo
 
 
 def _read_types(value: Any, notes: list[str]) -> tuple[tuple[str, ...] | None, bool]:
-    if value is None:
-        return None, True
-    if isinstance(value, str):
-        if _is_nullish(value):
-            _note(notes, f"TYPE was the string {value.strip()!r}, read as null")
-            return None, True
-        _note(notes, "TYPE given as a string, split")
-        items: list[Any] = re.split(r"[,;/|\n]+|\s+and\s+|\s*&\s*", value)
-    elif isinstance(value, list):
-        items = value
-    else:
-        _note(notes, f"TYPE had the wrong type ({_kind(value)}), ignored")
-        return None, False
+    items = _list_items(value, "TYPE", r"[,;/|\n]+|\s+and\s+|\s*&\s*", "split", notes)
+    if items is None or items is _NOT_A_LIST:
+        return None, items is None
     kept: list[str] = []
     renamed: list[str] = []
     unknown: list[str] = []
