@@ -76,6 +76,10 @@ def test_two_ranks_equal_one_rank_question_for_question(one_rank_cell, tmp_path,
     v0 = {video_of[d] for d in journals["journal.rank0.jsonl"]}
     v1 = {video_of[d] for d in journals["journal.rank1.jsonl"]}
     assert not v0 & v1
+    # each rank pre-extracted the videos it answers, no more
+    extracted = metrics["data_parallel"]["extracted"]
+    assert sorted(extracted) == ["0", "1"]
+    assert extracted["0"]["videos"] == len(v0) and extracted["1"]["videos"] == len(v1)
 
 
 def test_a_cell_killed_mid_run_resumes_answering_each_question_once(one_rank_cell, tmp_path):

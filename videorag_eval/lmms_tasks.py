@@ -122,13 +122,22 @@ def prepare_task(task_cfg: Any, cache_dir: str | os.PathLike[str]) -> tuple[str,
 
 def load_videos(task_cfg: Any, cache_dir: str | os.PathLike[str], limit: int | None = None) -> list[str]:
     """The distinct video paths of a task's questions (first ``limit`` questions), in order."""
+    videos: list[str] = []
+    for _, video in question_videos(task_cfg, cache_dir, limit):
+        if video not in videos:
+            videos.append(video)
+    return videos
+
+
+def question_videos(task_cfg: Any, cache_dir: str | os.PathLike[str], limit: int | None = None) -> list[tuple[int, str]]:
+    """(doc_id, video path) of a task's first ``limit`` questions; doc_id as lmms-eval numbers them."""
     configure_environment(cache_dir)
     from lmms_eval.tasks import TaskManager, get_task_dict
 
     lmms_task, include_path, _ = prepare_task(task_cfg, cache_dir)
     task = get_task_dict([lmms_task], TaskManager("WARNING", include_path=include_path))[lmms_task]
     docs = task.test_docs() if task.has_test_docs() else task.validation_docs()
-    videos: list[str] = []
+    pairs: list[tuple[int, str]] = []
     for i, doc in enumerate(docs):
         if limit is not None and i >= limit:
             break
@@ -139,7 +148,5 @@ def load_videos(task_cfg: Any, cache_dir: str | os.PathLike[str], limit: int | N
         except UnsafePath as exc:  # a row pointing outside task.data_dir is never opened
             logging.getLogger(__name__).warning("%s", exc)
             continue
-        for v in visuals or []:
-            if isinstance(v, str) and v not in videos:
-                videos.append(v)
-    return videos
+        pairs.extend((i, v) for v in (visuals or [])[:1] if isinstance(v, str))
+    return pairs

@@ -64,16 +64,18 @@ class Ranks:
 def assign_by_video(items: Sequence[tuple[int, Hashable]], world_size: int) -> dict[int, int]:
     """doc_id -> rank: whole videos to ranks, greedily to the rank with the fewest questions so far.
 
-    ``items`` are (doc_id, video) in the order lmms-eval gives the requests, identical on every rank,
-    so every rank computes the same assignment without talking to the others.
+    ``items`` are (doc_id, video); the assignment depends on the pairs, not their order, so every rank
+    computes the same one without talking to the others, and a rank pre-extracts exactly the videos it
+    will answer.
     """
     by_video: dict[Hashable, list[int]] = {}
     for doc_id, video in items:
         by_video.setdefault(video, []).append(int(doc_id))
     load = [0] * world_size
     owner: dict[int, int] = {}
-    # largest videos first (in first-appearance order among equals): balanced and deterministic
-    order = sorted(by_video.items(), key=lambda kv: -len(kv[1]))
+    # largest videos first, then by their first doc_id: balanced, and the same whatever order the
+    # items come in (the pre-extraction reads them from the docs, the wrapper from lmms-eval's requests)
+    order = sorted(by_video.items(), key=lambda kv: (-len(kv[1]), min(kv[1])))
     for _, doc_ids in order:
         rank = min(range(world_size), key=lambda r: (load[r], r))
         load[rank] += len(doc_ids)
@@ -114,3 +116,13 @@ def single_process_view(ranks: Ranks) -> Iterator[None]:
                 os.environ.pop(key, None)
             else:
                 os.environ[key] = value
+
+
+def videos_of_rank(items: Sequence[tuple[int, str]], ranks: "Ranks") -> list[str]:
+    """The distinct videos whose questions this rank answers (all of them when not data parallel)."""
+    owner = assign_by_video(items, ranks.world_size) if ranks.active else None
+    videos: list[str] = []
+    for doc_id, video in items:
+        if (owner is None or owner[int(doc_id)] == ranks.rank) and video not in videos:
+            videos.append(video)
+    return videos

@@ -128,9 +128,13 @@ def _evaluate(cfg: DictConfig, cell: Path) -> Path:
 
         subtitles = provider_for(str(cfg.task.name), data_dir, int(cfg.frames))
     if pipeline.asr or pipeline.ocr:  # extract first, then free the extractors' memory for the LVLM
-        from .lmms_tasks import load_videos
+        from .lmms_tasks import question_videos
+        from .parallel import videos_of_rank
 
-        pipeline.extract_all(load_videos(cfg.task, cfg.cache_dir, cfg.limit))
+        # under data parallel a rank extracts the videos it will answer, not every video of the cell
+        extracted = pipeline.extract_all(videos_of_rank(question_videos(cfg.task, cfg.cache_dir, cfg.limit), ranks))
+        if ranks.active:  # rank 0 reports every rank's share in metrics.json
+            write_json(cell / f"extract.rank{ranks.rank}.json", {**extracted, "computed": pipeline.computed()})
         pipeline.release_extractors()
     t_build = time.perf_counter()
     inner = build_inner(cfg, pipeline)
@@ -164,7 +168,10 @@ def _evaluate(cfg: DictConfig, cell: Path) -> Path:
     metrics, scored = cell_metrics(cfg, records, wrapper, pipeline)
     metrics["timings"] = {**metrics["timings"], "model_load": round(t_model, 2), "total": round(time.perf_counter() - t0, 2)}
     if ranks.active:  # the records are every rank's; timings and cache counts are rank 0's
-        metrics["data_parallel"] = {"world_size": ranks.world_size, "assigned_by": "video"}
+        metrics["data_parallel"] = {"world_size": ranks.world_size, "assigned_by": "video",
+                                    "extracted": {str(r): json.loads((cell / f"extract.rank{r}.json").read_text())
+                                                  for r in range(ranks.world_size)
+                                                  if (cell / f"extract.rank{r}.json").exists()}}
     metrics["lmms_eval"] = {k: v for k, v in results.get("results", {}).get(lmms_task, {}).items() if not k.startswith("alias")}
     write_jsonl(cell / "samples.jsonl", scored)
     write_json(cell / "metrics.json", metrics)  # written last: its presence marks the cell finished
