@@ -52,10 +52,21 @@ def build_inner(cfg: DictConfig, pipeline: AuxPipeline):
         return cls(**args)
 
 
-def build_wrapper_parts(config_path: str):
-    """For ``lmms-eval --model videorag --model_args config=<cell>/config.yaml``."""
+def build_wrapper_parts(config_path: str) -> dict:
+    """For ``lmms-eval --model videorag --model_args config=<cell>/config.yaml``: the wrapper's parts as
+    ``run_cell`` builds them (decoupling replies cached, subtitles for the with-subtitles arm)."""
+    from .decoupling.cache import DecouplingCache, model_identity
+
     cfg = OmegaConf.load(config_path)
     pipeline = build_pipeline(cfg)
     inner = build_inner(cfg, pipeline)
-    journal = Journal(Path(config_path).parent / "journal.jsonl")
-    return inner, pipeline, get_schema(cfg.task.schema), journal, str(cfg.model.decouple_route), None
+    route = str(cfg.model.decouple_route)
+    subtitles = None
+    if pipeline.rag.subtitles:
+        from .lmms_tasks import prepare_task
+        from .subtitles import provider_for
+
+        subtitles = provider_for(str(cfg.task.name), prepare_task(cfg.task, cfg.cache_dir)[2], int(cfg.frames))
+    return {"inner": inner, "pipeline": pipeline, "schema": get_schema(cfg.task.schema),
+            "journal": Journal(Path(config_path).parent / "journal.jsonl"), "decouple_route": route,
+            "subtitles": subtitles, "decouple_cache": DecouplingCache(pipeline.cache, model_identity(cfg, route))}

@@ -84,6 +84,7 @@ class DecoupledRequest:
     raw: str | None = None  # the model's raw output
     syntax: str | None = None  # "valid" JSON, or "repaired" (by json-repair); None when nothing was parsed
     raised: bool = False  # the inner model raised on the request (a one-off: answered without the method's queries)
+    cached: bool = False  # the reply was reused from an earlier cell (decoupling cache), not generated now
 
     def to_dict(self) -> dict[str, Any]:
         return {

@@ -13,6 +13,7 @@ systemic (``failures.py``): it is not journalled and stops the cell, so a resume
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import time
 from collections import Counter
@@ -54,7 +55,9 @@ class VideoRAG(lmms):
         if config is not None:
             from .factory import build_wrapper_parts
 
-            inner, pipeline, schema, journal, decouple_route, subtitles = build_wrapper_parts(config)
+            parts = build_wrapper_parts(config)
+            inner, pipeline, schema, journal = parts["inner"], parts["pipeline"], parts["schema"], parts["journal"]
+            decouple_route, subtitles, decouple_cache = parts["decouple_route"], parts["subtitles"], parts["decouple_cache"]
         if inner is None or pipeline is None or schema is None:
             raise ValueError("videorag needs an inner model, a pipeline and a schema (or config=<path to config.yaml>)")
         self.inner = inner
@@ -227,6 +230,7 @@ class VideoRAG(lmms):
         record["request"] = request.to_dict() if request.ok else None
         record["request_note"] = request.reason
         record["request_syntax"] = request.syntax  # the reply was "valid" JSON or "repaired"
+        record["request_cached"] = request.cached  # the reply came from the decoupling cache (an earlier cell)
         if request.raised:  # answered without the method's queries; a resume asks it again
             record["request_error"] = request.reason
             record["warnings"].append({"kind": "decoupling_raised", "message": request.reason})
@@ -285,7 +289,7 @@ class VideoRAG(lmms):
         finally:
             self.timings["decouple"] += time.perf_counter() - t0
         self.decouple_watch.replied()
-        parsed = parse_decoupling(raw)
+        parsed = dataclasses.replace(parse_decoupling(raw), cached=cached)
         self.counts["decouple_ok" if parsed.ok else "decouple_failed"] += 1
         return parsed
 
