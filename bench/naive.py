@@ -15,13 +15,21 @@ import contextlib
 def naive_mode():
     from videorag_eval import cache_packs
     from videorag_eval.decoupling import cache as dcache
+    from videorag_eval.extractors.asr import WhisperASR
     from videorag_eval.pipeline import AuxPipeline
 
     saved = (cache_packs.PackStore.get, cache_packs.PackStore.put, cache_packs.PackStore.known,
              AuxPipeline.augment, dcache.DecouplingCache.reply)
 
     def get(self, namespace, group, key, kind):
+        if namespace == WhisperASR.namespace:  # the official code keeps ASR text per video
+            return saved[0](self, namespace, group, key, kind)
         self.stats[f"{namespace}.miss"] += 1
+        return None
+
+    def put(self, namespace, group, key, kind, value):
+        if namespace == WhisperASR.namespace:
+            return saved[1](self, namespace, group, key, kind, value)
         return None
 
     def augment(self, question, request, subtitles=None):
@@ -32,7 +40,7 @@ def naive_mode():
         return generate(), False
 
     cache_packs.PackStore.get = get
-    cache_packs.PackStore.put = lambda self, *a, **k: None
+    cache_packs.PackStore.put = put
     cache_packs.PackStore.known = lambda self, *a, **k: None
     AuxPipeline.augment = augment
     dcache.DecouplingCache.reply = reply
