@@ -88,13 +88,18 @@ def _pipelines(cfg: DictConfig, require_cache: bool):
 def extract_task(cfg: DictConfig) -> dict[str, int]:
     from tqdm import tqdm
 
-    from .lmms_tasks import load_videos
+    from .lmms_tasks import question_videos
     from .pipeline import VideoProblem
 
     shard, num_shards = int(cfg.get("shard", 0)), int(cfg.get("num_shards", 1))
     pipelines = _pipelines(cfg, require_cache=False)
-    videos = shard_of(load_videos(cfg.task, cfg.cache_dir, cfg.limit), shard, num_shards)
-    counts: Counter = Counter(videos=len(videos), failed=0, no_audio=0, documents=0)
+    pairs = question_videos(cfg.task, cfg.cache_dir, cfg.limit)
+    no_video = [d for d, key in pairs if not isinstance(key, str)]
+    if no_video:  # said on every shard: those questions fail when a cell asks them
+        log.error("%d question(s) have no usable video (missing, or outside task.data_dir), first doc_id %d; "
+                  "check task.data_dir", len(no_video), no_video[0])
+    videos = shard_of(list(dict.fromkeys(key for _, key in pairs if isinstance(key, str))), shard, num_shards)
+    counts: Counter = Counter(videos=len(videos), failed=0, no_audio=0, documents=0, questions_without_video=len(no_video))
     failed: set[str] = set()
     for path in tqdm(videos, desc=f"extracting shard {shard}/{num_shards}", unit="video"):
         for pipeline in pipelines:
@@ -107,7 +112,8 @@ def extract_task(cfg: DictConfig) -> dict[str, int]:
     counts["failed"] = len(failed)
     frames = ",".join(str(p.frames) for p in pipelines)
     print(f"shard {shard}/{num_shards}: extracted {counts['documents']} documents from {counts['videos']} videos at "
-          f"frames={frames} ({counts['failed']} unusable, {counts['no_audio']} without audio) into {cfg.cache_dir}")
+          f"frames={frames} ({counts['failed']} unusable, {counts['no_audio']} without audio; "
+          f"{counts['questions_without_video']} question(s) without a usable video) into {cfg.cache_dir}")
     return dict(counts)
 
 

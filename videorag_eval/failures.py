@@ -64,29 +64,27 @@ class DecouplingWatch:
     """Stops a cell whose inner model raises on the decoupling request as a rule, not as an exception.
 
     A raise on the decoupling request falls back to retrieval with the question and options (the
-    question is answered, recorded as degraded, and asked again on a resume). That is only honest
-    for a one-off: if the very first request of the cell raises (before any reply worked), or
-    ``consecutive`` requests in a row raise, the adapter cannot take the request at all (a bug, a
-    route it does not support) and every question would silently lose the method's queries.
+    question is answered, recorded as degraded, and asked again when an unfinished cell resumes).
+    That is only honest for a one-off: when ``in_a_row`` requests in a row raise (from the cell's
+    start or later), the adapter cannot take the request (a bug, a route it does not support) and
+    every question would silently lose the method's queries, so the cell stops. One question that
+    always raises does not block a resume: the next request that works resets the count.
     """
 
-    def __init__(self, consecutive: int = 5):
-        self.consecutive = consecutive
-        self.worked = False
-        self.in_a_row: list[str] = []
+    def __init__(self, in_a_row: int = 3):
+        self.in_a_row = in_a_row
+        self.errors: list[str] = []
 
     def replied(self) -> None:
-        self.worked = True
-        self.in_a_row.clear()
+        self.errors.clear()
 
     def raised(self, exc: BaseException, route: str) -> None:
-        self.in_a_row.append(f"{type(exc).__name__}: {exc}")
-        if self.worked and len(self.in_a_row) < self.consecutive:
+        self.errors.append(f"{type(exc).__name__}: {exc}")
+        if len(self.errors) < self.in_a_row:
             return
-        what = ("the cell's first decoupling request" if not self.worked
-                else f"{len(self.in_a_row)} decoupling requests in a row")
         raise SystemicFailure(
-            f"the inner model raised on {what} (route {route}): {self.in_a_row[-1]} -- every question would fall "
-            "back to question + options and the numbers would not be Video-RAG's. Fix the adapter, or set "
-            "model.decouple_route=with_video if it cannot take a text-only request, or rag.decouple=fallback "
-            "to run without decoupling on purpose; the questions answered so far are kept")
+            f"the inner model raised on {len(self.errors)} decoupling requests in a row (route {route}): "
+            f"{self.errors[-1]} -- every question would fall back to question + options and the numbers would "
+            "not be Video-RAG's. Fix the adapter, or set model.decouple_route=with_video if it cannot take a "
+            "text-only request, or rag.decouple=fallback to run without decoupling on purpose; the questions "
+            "answered so far are kept, those that fell back are asked again")

@@ -61,6 +61,8 @@ class Journal:
                     continue
                 if rec.get("request_error"):
                     degraded += 1  # answered without its decoupling request (the model raised): a resume asks again
+                    if self.answered(doc_id) is not None:
+                        continue  # the question was asked again and answered cleanly (e.g. in another rank's file)
                 self.records[doc_id] = rec
         if invalid:
             log.warning("%s: ignored %d line(s) without a doc_id; those questions run again", path, invalid)
@@ -95,4 +97,5 @@ class Journal:
         self.records[int(record["doc_id"])] = record
 
     def __len__(self) -> int:
-        return len(self.records)
+        """How many questions a resume keeps (those answered as the method asks, or failed for their data)."""
+        return sum(1 for d in self.records if self.answered(d) is not None)

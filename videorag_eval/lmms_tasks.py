@@ -124,29 +124,35 @@ def load_videos(task_cfg: Any, cache_dir: str | os.PathLike[str], limit: int | N
     """The distinct video paths of a task's questions (first ``limit`` questions), in order."""
     videos: list[str] = []
     for _, video in question_videos(task_cfg, cache_dir, limit):
-        if video not in videos:
+        if isinstance(video, str) and video not in videos:
             videos.append(video)
     return videos
 
 
-def question_videos(task_cfg: Any, cache_dir: str | os.PathLike[str], limit: int | None = None) -> list[tuple[int, str]]:
-    """(doc_id, video path) of a task's first ``limit`` questions; doc_id as lmms-eval numbers them."""
+def question_videos(task_cfg: Any, cache_dir: str | os.PathLike[str], limit: int | None = None) -> list[tuple[int, Any]]:
+    """(doc_id, video path) of a task's first ``limit`` questions; doc_id as lmms-eval numbers them.
+
+    A question without a usable video (missing: lmms-eval's task exits; outside task.data_dir; no
+    path) gets the key ``("doc", doc_id)``, as the wrapper keys it, so that data-parallel ranks
+    assign videos alike here and when answering (``parallel.assign_by_video``).
+    """
     configure_environment(cache_dir)
     from lmms_eval.tasks import TaskManager, get_task_dict
 
     lmms_task, include_path, _ = prepare_task(task_cfg, cache_dir)
     task = get_task_dict([lmms_task], TaskManager("WARNING", include_path=include_path))[lmms_task]
     docs = task.test_docs() if task.has_test_docs() else task.validation_docs()
-    pairs: list[tuple[int, str]] = []
+    pairs: list[tuple[int, Any]] = []
     for i, doc in enumerate(docs):
         if limit is not None and i >= limit:
             break
         try:
             visuals = task.doc_to_visual(doc)
-        except SystemExit as exc:  # lmms-eval's tasks exit on a missing video
-            visuals = [str(exc)]
+        except SystemExit:  # lmms-eval's tasks exit on a missing video: the question fails when asked
+            visuals = []
         except UnsafePath as exc:  # a row pointing outside task.data_dir is never opened
             logging.getLogger(__name__).warning("%s", exc)
-            continue
-        pairs.extend((i, v) for v in (visuals or [])[:1] if isinstance(v, str))
+            visuals = []
+        videos = [v for v in (visuals or []) if isinstance(v, str)]
+        pairs.append((i, videos[0] if videos else ("doc", i)))
     return pairs

@@ -118,11 +118,12 @@ def single_process_view(ranks: Ranks) -> Iterator[None]:
                 os.environ[key] = value
 
 
-def videos_of_rank(items: Sequence[tuple[int, str]], ranks: "Ranks") -> list[str]:
-    """The distinct videos whose questions this rank answers (all of them when not data parallel)."""
+def videos_of_rank(items: Sequence[tuple[int, Hashable]], ranks: "Ranks") -> list[str]:
+    """The distinct video paths whose questions this rank answers (all of them when not data parallel);
+    keys that are not paths (a question without a usable video) count for the assignment only."""
     owner = assign_by_video(items, ranks.world_size) if ranks.active else None
     videos: list[str] = []
     for doc_id, video in items:
-        if (owner is None or owner[int(doc_id)] == ranks.rank) and video not in videos:
+        if (owner is None or owner[int(doc_id)] == ranks.rank) and isinstance(video, str) and video not in videos:
             videos.append(video)
     return videos

@@ -54,16 +54,12 @@ def lock_holder(cell: Path) -> dict[str, Any] | None:
 
 
 def answered_questions(cell: Path) -> set[int]:
-    """doc_ids with a complete journal line in any of the cell's journals (torn lines ignored)."""
-    done: set[int] = set()
-    for journal in sorted(cell.glob("journal*.jsonl")):
-        with journal.open("r", encoding="utf-8", errors="replace") as fh:
-            for line in fh:
-                try:
-                    done.add(int(json.loads(line)["doc_id"]))
-                except (ValueError, KeyError, TypeError):
-                    continue
-    return done
+    """doc_ids a resume of the cell keeps, from all its journals (as ``Journal`` reads them: torn lines,
+    non-data failures and answers whose decoupling request raised are not counted)."""
+    from .journal import Journal
+
+    journal = Journal(cell / "journal.jsonl", siblings=True)
+    return {d for d in journal.records if journal.answered(d) is not None}
 
 
 def _read_json(path: Path) -> dict[str, Any] | None:

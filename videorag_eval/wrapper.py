@@ -281,7 +281,7 @@ class VideoRAG(lmms):
         except Exception as exc:
             if is_systemic(exc):  # out of memory, a missing package: not a fallback, the cell stops
                 raise
-            self.decouple_watch.raised(exc, self.decouple_route)  # the first request, or 5 in a row: the cell stops
+            self.decouple_watch.raised(exc, self.decouple_route)  # 3 in a row: the cell stops
             self.counts["decouple_failed"] += 1
             self.counts["decouple_raised"] += 1
             return fallback_request(f"inner model raised on the decoupling request ({type(exc).__name__}: {exc})",
