@@ -27,12 +27,16 @@ def results(tmp_path_factory):
     return tmp_path_factory.mktemp("results")
 
 
+DEMO_STDERR: list[str] = []  # the demo run's stderr (the fixture's value stays (stdout, cell))
+
+
 @pytest.fixture(scope="module")
 def demo_run(results, e2e_cache):
     """`python -m videorag_eval` with its defaults, in a subprocess, as the README says."""
     proc = subprocess.run([sys.executable, "-m", "videorag_eval", f"results_dir={results}", f"cache_dir={e2e_cache}"],
                           cwd=REPO, capture_output=True, text=True, timeout=900)
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
+    DEMO_STDERR.append(proc.stderr)
     cell_line = [ln for ln in proc.stdout.splitlines() if ln.strip().startswith("cell: ")]
     assert cell_line, proc.stdout
     from pathlib import Path
@@ -48,6 +52,13 @@ def test_default_run_answers_speech_and_screen_text(demo_run):
     assert _acc(samples, {"asr", "ocr"}) >= 80.0
     assert metrics["n_failed"] == 0 and metrics["n"] == len(samples) >= 24
     assert "accuracy" in stdout and "by source" in stdout and "auxiliary texts retrieved" in stdout
+
+
+def test_the_demo_prints_no_library_debug_noise(demo_run):
+    err = DEMO_STDERR[-1]
+    assert "| DEBUG " not in err, "lmms-eval's loguru DEBUG lines reach the terminal"
+    assert "could not be loaded as a task" not in err and "generation_kwargs specified through cli" not in err
+    assert "accuracy" in demo_run[0] and "cell: " in demo_run[0]  # the summary itself is on stdout
 
 
 def test_default_run_answers_object_questions_through_det(demo_run):

@@ -20,6 +20,9 @@ def app(cfg: DictConfig) -> None:
     from hydra.core.hydra_config import HydraConfig
     from hydra.types import RunMode
 
+    from .lmms_tasks import quiet_lmms_eval_logs
+
+    quiet_lmms_eval_logs()
     code, message = run(cfg)
     if code == 0:
         return

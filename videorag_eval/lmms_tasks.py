@@ -62,6 +62,30 @@ def configure_environment(cache_dir: str | os.PathLike[str]) -> None:
     os.environ.setdefault("HF_DATASETS_CACHE", str(Path(cache_dir).resolve() / "hf_datasets"))
 
 
+def quiet_lmms_eval_logs(level: str | None = None) -> None:
+    """For the command line: lmms-eval's loguru output at WARNING and up (``LOGURU_LEVEL`` to choose),
+    on stderr, less the warning that generation settings were given (the harness always passes
+    ``generation.*`` on purpose).
+
+    loguru's default handler prints DEBUG lines (every task YAML lmms-eval scans), and importing
+    ``lmms_eval.llm_judge.launcher`` (which the evaluator does) replaces every handler with its own on
+    stdout; so that module is imported first, then the handlers are set once.
+    """
+    import sys
+
+    try:
+        from loguru import logger
+    except ImportError:
+        return
+    try:
+        import lmms_eval.llm_judge.launcher  # noqa: F401  (its import resets loguru's handlers)
+    except ImportError:
+        pass
+    logger.remove()
+    logger.add(sys.stderr, level=level or os.environ.get("LOGURU_LEVEL", "WARNING"),
+               filter=lambda record: "generation_kwargs specified through cli" not in record["message"])
+
+
 def get_spec(name: str) -> TaskSpec:
     if name not in SPECS:
         raise TaskSetupError(f"unknown task {name!r}; known: {', '.join(SPECS)}")
