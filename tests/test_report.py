@@ -185,6 +185,28 @@ def test_cells_with_another_limit_or_data_are_never_paired(tmp_path):
     assert any("no none cell" in n for n in a.notes)
 
 
+def test_a_cell_rescored_with_another_parser_is_not_paired(tmp_path):
+    _write_cell(tmp_path, "none", "none", [0, 0, 1, 1], limit=4)
+    asr = _write_cell(tmp_path, "asr", "asr", [1, 1, 1, 1], limit=4)
+    metrics = json.loads((asr / "metrics.json").read_text())
+    (asr / "metrics.json").write_text(json.dumps({**metrics, "parser": "paper"}))  # re-scored; config.yaml still says lmms_eval
+    a, _ = _analyse(tmp_path)
+    row = a.ablation.set_index("cell").loc["demo/m/asr"]
+    assert np.isnan(row["delta_vs_none"]) and not isinstance(row["none_cell"], str)
+
+
+def test_questions_that_failed_before_their_doc_was_read_are_separate_clusters(tmp_path):
+    from videorag_eval.report.cells import load_cell
+
+    cell = _write_cell(tmp_path, "none", "none", [1, 0, 0, 1], limit=4)
+    rows = [json.loads(line) for line in (cell / "samples.jsonl").read_text().splitlines()]
+    for r in rows[1:3]:
+        r.update(question_id=None, video=None, error="x", correct=False)
+    (cell / "samples.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows))
+    loaded = load_cell(cell, tmp_path)
+    assert len(set(loaded.question_ids)) == 4 and loaded.videos[1] != loaded.videos[2]
+
+
 def test_delta_is_paired_on_questions_both_answered(tmp_path):
     # q2 failed in the asr cell: it is left out of the pairing (the accuracy still counts it wrong)
     _write_cell(tmp_path, "none", "none", [0, 0, 0, 1, 1, 1])

@@ -67,7 +67,7 @@ def differences(stored: dict[str, Any], wanted: dict[str, Any]) -> list[str]:
 def check(cell: Path, wanted: dict[str, Any]) -> None:
     """Raise IdentityMismatch if ``cell`` holds results whose identity differs from ``wanted``."""
     path = cell / IDENTITY
-    has_results = any((cell / n).exists() for n in ("metrics.json", "journal.jsonl", "samples.jsonl"))
+    has_results = any((cell / n).exists() for n in ("metrics.json", "samples.jsonl")) or bool(journals(cell))
     if not path.exists():
         if has_results:
             raise IdentityMismatch(f"cell {cell} holds results without an identity.json (written by an older "
@@ -80,6 +80,11 @@ def check(cell: Path, wanted: dict[str, Any]) -> None:
         raise IdentityMismatch(f"cell {cell} was produced by something else than what is asked ("
                                + "; ".join(diff[:5]) + (f"; and {len(diff) - 5} more" if len(diff) > 5 else "")
                                + "): not reused; force=true re-runs it from scratch, or use another results_dir")
+
+
+def journals(cell: Path) -> list[Path]:
+    """The cell's journal files: ``journal.jsonl``, and one per rank of a data-parallel run."""
+    return sorted(cell.glob("journal*.jsonl"))
 
 
 def write_identity(cell: Path, identity: dict[str, Any]) -> None:

@@ -60,31 +60,42 @@ class FailureWatch:
                 f"{record.get('error')} -- check task.data_dir and the benchmark's files; nothing was scored")
 
 
-class DecouplingWatch:
-    """Stops a cell whose inner model raises on the decoupling request as a rule, not as an exception.
+class InARow:
+    """Stops a cell when the same step fails ``limit`` times in a row: a rule, not a one-off.
 
-    A raise on the decoupling request falls back to retrieval with the question and options (the
-    question is answered, recorded as degraded, and asked again when an unfinished cell resumes).
-    That is only honest for a one-off: when ``in_a_row`` requests in a row raise (from the cell's
-    start or later), the adapter cannot take the request (a bug, a route it does not support) and
-    every question would silently lose the method's queries, so the cell stops. One question that
-    always raises does not block a resume: the next request that works resets the count.
+    A one-off failure of such a step degrades one question (or one video's questions) and the cell goes
+    on; ``limit`` in a row with no success between means the step cannot work here (a bug, a route the
+    adapter does not support, a library that cannot run) and every question would silently be scored
+    without it, so ``failed`` raises SystemicFailure naming the last error and ``hint``. A success
+    (``worked``) resets the count, so one item that always fails never blocks a resume.
     """
 
-    def __init__(self, in_a_row: int = 3):
-        self.in_a_row = in_a_row
+    def __init__(self, what: str, hint: str, limit: int = 3):  # what: a plural noun ("decoupling requests")
+        self.what, self.hint, self.limit = what, hint, limit
         self.errors: list[str] = []
 
-    def replied(self) -> None:
+    def worked(self) -> None:
         self.errors.clear()
 
-    def raised(self, exc: BaseException, route: str) -> None:
-        self.errors.append(f"{type(exc).__name__}: {exc}")
-        if len(self.errors) < self.in_a_row:
-            return
-        raise SystemicFailure(
-            f"the inner model raised on {len(self.errors)} decoupling requests in a row (route {route}): "
-            f"{self.errors[-1]} -- every question would fall back to question + options and the numbers would "
-            "not be Video-RAG's. Fix the adapter, or set model.decouple_route=with_video if it cannot take a "
-            "text-only request, or rag.decouple=fallback to run without decoupling on purpose; the questions "
-            "answered so far are kept, those that fell back are asked again")
+    def failed(self, error: BaseException | str) -> None:
+        self.errors.append(error if isinstance(error, str) else f"{type(error).__name__}: {error}")
+        if len(self.errors) >= self.limit:
+            raise SystemicFailure(f"{len(self.errors)} {self.what} in a row failed: {self.errors[-1]} -- {self.hint}")
+
+
+def decoupling_watch(route: str) -> InARow:
+    """The decoupling request: raising on it falls back to question + options for that question only."""
+    return InARow(
+        "decoupling requests",
+        f"the inner model raised on each (route {route}); every question would fall back to question + options and the numbers would not be Video-RAG's. Fix the "
+        "adapter, or set model.decouple_route=with_video if it cannot take a text-only request, or "
+        "rag.decouple=fallback to run without decoupling on purpose; the questions answered so far are kept, those "
+        "that fell back are asked again")
+
+
+def extraction_watch(source: str) -> InARow:
+    """ASR / OCR of a video: a failure degrades that video's questions (answered from the other sources)."""
+    return InARow(
+        f"{source.upper()} extractions (of distinct videos)",
+        f"the {source} arm would be scored without {source} text. Check the {source} model and its device "
+        f"(aux.{source}.*); a video without an audio track is not a failure")

@@ -31,7 +31,9 @@ class Journal:
     def files(self) -> list[Path]:
         if not self.siblings:
             return [self.path] if self.path.exists() else []
-        return sorted(self.path.parent.glob("journal*.jsonl"))
+        from .cell_state import journals
+
+        return journals(self.path.parent)
 
     def reload(self) -> None:
         """Read the journal file(s) again (rank 0 does, after every rank has written its share)."""

@@ -16,7 +16,7 @@ from typing import Any
 
 from . import media
 from .cache import Cache
-from .failures import is_systemic
+from .failures import extraction_watch, is_systemic
 from .extractors.asr import ASRSettings, NoAudioTrack, WhisperASR
 from .extractors.ocr import EasyOCRReader, OCRSettings
 from .prompt import render_block, render_det_block
@@ -94,6 +94,7 @@ class AuxPipeline:
         self._problem_videos: dict[str, VideoProblem] = {}
         self._info: dict[str, media.VideoInfo] = {}
         self._docs: dict[tuple[str, str], Any] = {}
+        self._extraction_watch = {s: extraction_watch(s) for s in ("asr", "ocr")}  # 3 videos in a row failing: systemic
         self.frame_rule: tuple[str, Any] | None = None  # (name, rule): the inner adapter's frames (frame_sampling)
         self.released: list[str] = []
         if self.require_cache:
@@ -170,6 +171,7 @@ class AuxPipeline:
                     self._docs[key] = self.asr.documents(path, digest)
                 elif source == "ocr":
                     self._docs[key] = self.ocr.documents(digest, frames, lambda idx: media.read_frames(path, idx))
+                self._extraction_watch[source].worked()
             except NoAudioTrack as exc:
                 self._docs[key] = exc
             except media.VideoError as exc:  # a decode error mid-file: the video's questions fail once, no re-decode
@@ -178,8 +180,10 @@ class AuxPipeline:
             except Exception as exc:
                 if is_systemic(exc):
                     raise
-                # e.g. a failed transcription: remembered for this video, never retried per question
+                # e.g. a failed transcription: remembered for this video, never retried per question; but the
+                # same source failing on 3 videos in a row cannot be the videos' fault: the cell stops
                 self._docs[key] = SourceFailed(source, f"{source}_failed: {path}: {type(exc).__name__}: {exc}")
+                self._extraction_watch[source].failed(f"{path}: {type(exc).__name__}: {exc}")
             finally:
                 self.timings[f"extract_{source}"] += time.perf_counter() - t0
         value = self._docs[key]

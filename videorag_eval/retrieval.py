@@ -165,10 +165,11 @@ def raw_embeddings(encoder: TextEncoder, texts: Sequence[str]):
     todo = sorted({t for t, r in zip(texts, rows) if r is None})
     if todo:
         fresh = dict(zip(todo, encoder._encode_raw(todo)))
-        for i, t in enumerate(texts):
-            if rows[i] is None:
-                rows[i] = fresh[t]
-                encoder.cache.put_array(RAW_NAMESPACE, keys[i], fresh[t], group=groups[i])
+        with encoder.cache.batch():  # one write of the video's pack, not one per text
+            for i, t in enumerate(texts):
+                if rows[i] is None:
+                    rows[i] = fresh[t]
+                    encoder.cache.put_array(RAW_NAMESPACE, keys[i], fresh[t], group=groups[i])
     return np.stack(rows).astype("float32")
 
 

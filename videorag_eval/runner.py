@@ -52,7 +52,7 @@ def run_cell(cfg: DictConfig) -> Path:
         for name in cell_state.RUN_FILES if cfg.force else (cell_state.FAILED,):
             (cell / name).unlink(missing_ok=True)
         if cfg.force:  # every rank's journal of a data-parallel run too
-            for journal in cell.glob("journal*.jsonl"):
+            for journal in cell_state.journals(cell):
                 journal.unlink()
         cell_state.write_identity(cell, identity)
         write_atomic(cell / "config.yaml", OmegaConf.to_yaml(cfg, resolve=True))
@@ -64,7 +64,7 @@ def run_cell(cfg: DictConfig) -> Path:
         except Exception as exc:  # systemic: no metrics.json, the journal of good answers stays
             log.exception("cell %s failed: %s: %s", cell, type(exc).__name__, exc)
             if _rank() == 0:
-                cell_state.write_failed(cell, exc, len(Journal(cell / "journal.jsonl")))
+                cell_state.write_failed(cell, exc, len(Journal(cell / "journal.jsonl", siblings=True)))
             raise CellFailed(cell, exc) from exc
         finally:
             logging.getLogger().removeHandler(handler)

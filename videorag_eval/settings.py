@@ -82,6 +82,7 @@ SCHEMA: tuple[Setting, ...] = (
     Setting("rag.threshold", float, low=-1.0, high=1.0),
     Setting("rag.order", str, choices=("paper", "code")),
     Setting("rag.decouple", str, choices=("auto", "fallback")),
+    Setting("model.decouple_route", str, choices=("text_only", "with_video", "fallback"), if_present=True),
 )
 
 _MISSING = object()

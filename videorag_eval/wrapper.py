@@ -26,7 +26,7 @@ from .benchmarks import Schema
 from .decoupling.cache import DecouplingCache
 from .decoupling.parse import fallback_request, parse_decoupling
 from .decoupling.prompt import build_decoupling_prompt
-from .failures import DecouplingWatch, FailureWatch, is_systemic
+from .failures import FailureWatch, decoupling_watch, is_systemic
 from .journal import Journal
 from .pipeline import AuxPipeline, VideoProblem
 from .prompt import assemble, count_tokens
@@ -76,7 +76,7 @@ class VideoRAG(lmms):
         self.timings: Counter[str] = Counter()
         self._tokenize = _tokenizer_of(inner)
         self.watch = FailureWatch()
-        self.decouple_watch = DecouplingWatch()
+        self.decouple_watch = decoupling_watch(decouple_route)
         from .video_links import spec_of_model
 
         spec = spec_of_model(inner)
@@ -218,7 +218,6 @@ class VideoRAG(lmms):
         return videos[0]
 
     def _answer_question(self, req: Instance, doc: dict, question: Question, record: dict[str, Any]) -> str:
-        rag = self.pipeline.rag
         self.pipeline.check_video(question.video)  # a missing or broken video fails here, whatever the setting
         if self._video_suffixes is not None and self.is_simple:  # e.g. .MP4/.mkv for the qwen2(.5)_vl adapters
             from .video_links import needs_link, readable_link
@@ -226,6 +225,11 @@ class VideoRAG(lmms):
             if needs_link(question.video, self._video_suffixes):
                 self._links[question.video] = readable_link(question.video, self._video_suffixes, self.pipeline.cache.root)
                 record["video_for_model"] = self._links[question.video]
+        with self.pipeline.cache.batch():  # the question's cache writes (reply, query embeddings, detections): one flush
+            return self._answer_prepared(req, doc, question, record)
+
+    def _answer_prepared(self, req: Instance, doc: dict, question: Question, record: dict[str, Any]) -> str:
+        rag = self.pipeline.rag
         request = self._decouple(req, question) if rag.sources else fallback_request("no retrieval in this setting")
         record["request"] = request.to_dict() if request.ok else None
         record["request_note"] = request.reason
@@ -270,25 +274,34 @@ class VideoRAG(lmms):
             text_req = self._linked(self._replace_text(req, prompt, DECOUPLE_GEN_KWARGS))
         else:
             text_req = self._text_only_request(req, prompt, DECOUPLE_GEN_KWARGS)
+        raised: list[Exception] = []
+
+        def generate() -> str:  # only the model's own call may fall back; cache or disk errors stay systemic
+            try:
+                return _text(self.inner.generate_until([text_req])[0])
+            except Exception as exc:
+                if is_systemic(exc):  # out of memory, a missing package: not a fallback, the cell stops
+                    raise
+                self.decouple_watch.failed(exc)  # 3 generated in a row: the cell stops
+                raised.append(exc)
+                raise
+
         try:
             raw, cached = self.decouple_cache.reply(
-                lambda: _text(self.inner.generate_until([text_req])[0]), prompt=prompt, gen_kwargs=DECOUPLE_GEN_KWARGS,
-                route=self.decouple_route, video_hash=self.pipeline.open_video(question.video)[0],
-                frames=self.pipeline.frames)
-            self.counts["decouple_cached" if cached else "decouple_generated"] += 1
-        except VideoProblem:
-            raise
+                generate, prompt=prompt, gen_kwargs=DECOUPLE_GEN_KWARGS, route=self.decouple_route,
+                video_hash=self.pipeline.open_video(question.video)[0], frames=self.pipeline.frames)
         except Exception as exc:
-            if is_systemic(exc):  # out of memory, a missing package: not a fallback, the cell stops
+            if not raised or exc is not raised[-1]:
                 raise
-            self.decouple_watch.raised(exc, self.decouple_route)  # 3 in a row: the cell stops
             self.counts["decouple_failed"] += 1
             self.counts["decouple_raised"] += 1
             return fallback_request(f"inner model raised on the decoupling request ({type(exc).__name__}: {exc})",
                                     raised=True)
         finally:
             self.timings["decouple"] += time.perf_counter() - t0
-        self.decouple_watch.replied()
+        self.counts["decouple_cached" if cached else "decouple_generated"] += 1
+        if not cached:  # a cached reply says nothing about whether the model can still answer
+            self.decouple_watch.worked()
         parsed = dataclasses.replace(parse_decoupling(raw), cached=cached)
         self.counts["decouple_ok" if parsed.ok else "decouple_failed"] += 1
         return parsed

@@ -98,3 +98,16 @@ def test_a_clean_answer_wins_over_a_fallen_back_one_whatever_file_it_is_in(tmp_p
     Journal(cell / "journal.jsonl").append(clean)
     merged = Journal(cell / "journal.jsonl", siblings=True)  # reads journal.jsonl before journal.rank1.jsonl
     assert merged.get(3)["prediction"] == "B" and merged.answered(3) is not None and len(merged) == 1
+
+
+def test_cached_replies_do_not_hide_a_model_that_now_always_raises(tmp_path, e2e_cache, raising_on):
+    args = _args(tmp_path, e2e_cache, 8)
+    raising_on({2, 4, 6, 8})  # one-offs between replies that work: the first cell finishes, 4 questions degraded
+    metrics, _ = read_cell(run_cell(*args))
+    assert metrics["decoupling"]["generated"] == 4 and metrics["degraded"] == {"decoupling_raised": 4}
+
+    # a second cell of the sweep: the odd questions' replies come from the cache, every generation raises
+    raising_on(range(1, 100))
+    with pytest.raises(CellFailed) as err:
+        run_cell(*args, "rag.threshold=0.5")
+    assert "3 decoupling requests in a row" in str(err.value)

@@ -80,3 +80,17 @@ def test_a_parser_change_rescores_stored_predictions_without_the_model(copy_and_
     assert after["accuracy"] == before["accuracy_by_parser"]["paper"]
     assert set(after["accuracy_by_parser"]) == {"lmms_eval", "paper"}
     assert [s["prediction"] for s in samples] == [s["prediction"] for s in read_cell(cell)[1]]
+
+
+def test_an_interrupted_data_parallel_cell_of_another_version_is_not_resumed(tmp_path):
+    from videorag_eval import cell_state
+
+    cell = tmp_path / "cell"
+    cell.mkdir()
+    stored = {"settings": {"frames": 8}, "versions": {"lmms-eval": "0.6.0"}, "annotations": {"sha256": "a"}}
+    cell_state.write_identity(cell, stored)
+    (cell / "journal.rank1.jsonl").write_text(json.dumps({"doc_id": 0, "error": None, "prediction": "A"}) + "\n")
+    wanted = {**stored, "versions": {"lmms-eval": "0.7.3"}}
+    with pytest.raises(IdentityMismatch, match="lmms-eval"):  # only rank files: still results of another version
+        cell_state.check(cell, wanted)
+    cell_state.check(cell, stored)  # the same identity resumes

@@ -86,6 +86,29 @@ def test_a_failed_transcription_is_memoised_and_degrades_its_questions(tmp_path,
     assert calls["n"] == 1
 
 
+def test_transcription_failing_on_three_videos_in_a_row_is_systemic(tmp_path, demo_data, monkeypatch):
+    from videorag_eval.failures import SystemicFailure
+
+    videos = []
+    for i, name in enumerate(("demo_001", "demo_002", "demo_004", "demo_005")):
+        videos.append(tmp_path / f"v{i}.mp4")
+        shutil.copy(demo_data / "data" / f"{name}.mp4", videos[-1])
+    pipeline = _pipeline(tmp_path, "asr")
+    real = pipeline.asr.documents
+
+    def transcription(path, digest):  # works on the first video, then fails on every one (a broken library)
+        if path != str(videos[0]):
+            raise RuntimeError("ctranslate2: unsupported compute type")
+        return real(path, digest)
+
+    monkeypatch.setattr(pipeline.asr, "documents", transcription)
+    assert not pipeline.augment(_question(videos[0]), fallback_request("test")).problems
+    for video in videos[1:3]:  # one or two videos failing: their questions are degraded, the cell goes on
+        assert pipeline.augment(_question(video), fallback_request("test")).problems[0][0] == "asr_failed"
+    with pytest.raises(SystemicFailure, match="3 ASR extractions .* in a row failed.*unsupported compute type"):
+        pipeline.augment(_question(videos[3]), fallback_request("test"))
+
+
 def test_out_of_memory_during_transcription_is_systemic(tmp_path, demo_data, monkeypatch):
     video = tmp_path / "v.mp4"
     shutil.copy(demo_data / "data" / "demo_004.mp4", video)

@@ -12,6 +12,7 @@ BAD = [
     (["rag.order=Paper"], "rag.order", "paper, code"),
     (["rag.decouple=always"], "rag.decouple", "auto, fallback"),
     (["parser=strict"], "parser", "lmms_eval, paper"),
+    (["model.decouple_route=text"], "model.decouple_route", "text_only, with_video, fallback"),
     (["rag.threshold=1.5"], "rag.threshold", "[-1, 1]"),
     (["rag.threshold=-2"], "rag.threshold", "[-1, 1]"),
     (["rag.threshold=high"], "rag.threshold", "[-1, 1]"),

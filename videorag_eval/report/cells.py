@@ -28,7 +28,8 @@ _PRESETS = {
 }
 # Config keys that differ between the arms of one comparison (what the report compares), or that
 # do not change results; everything else must be equal for two cells to be paired.
-_NOT_PAIRING = ("rag", "aux", "method", "results_dir", "cache_dir", "force", "hydra", "launcher", "progress", "device")
+_NOT_PAIRING = ("rag", "aux", "method", "results_dir", "cache_dir", "force", "hydra", "launcher", "progress", "device",
+                "require_cache", "parser")  # the parser that scored the cell is metrics.json's, not config.yaml's
 _CELL_MARKERS = ("metrics.json", "config.yaml", "failed.json", "journal.jsonl")
 
 
@@ -149,33 +150,23 @@ def rag_name(rag: dict[str, Any]) -> str:
     return _PRESETS.get(used, "+".join(used))
 
 
-def pairing_key(config: dict[str, Any], cell: Path) -> str:
+def pairing_key(config: dict[str, Any], cell: Path, parser: Any) -> str:
     """What must be equal for two cells to be compared question by question: the whole config except
-    the rag arm, the extractors feeding it, the method and where things are written — so the model,
-    task, data (``task.data_dir``), ``limit``, ``frames``, parser, seed and generation all match —
-    plus the annotation file's hash when the cell recorded one (``identity.json``)."""
+    the rag arm, the extractors feeding it, the method and where things are written -- so the model,
+    task, data (``task.data_dir``), ``limit``, ``frames``, seed and generation all match -- plus the
+    parser that scored it (``metrics.json``: a cell re-scored with another parser keeps its
+    config.yaml), and the package versions and annotation file's hash of ``identity.json``."""
     data = {k: v for k, v in config.items() if k not in _NOT_PAIRING}
+    data["_parser"] = parser
     ident = cell / "identity.json"
     if ident.exists():
         try:
             stored = json.loads(ident.read_text())
         except (OSError, json.JSONDecodeError):
             stored = {}
-        data["_annotation"] = _find_annotation_hash(stored)
+        data["_annotation"] = (stored.get("annotations") or {}).get("sha256")
+        data["_versions"] = stored.get("versions")
     return hashlib.sha256(json.dumps(data, sort_keys=True, default=str).encode()).hexdigest()[:16]
-
-
-def _find_annotation_hash(value: Any) -> Any:
-    """The value of the first key naming the annotation file (its hash), anywhere in identity.json."""
-    if isinstance(value, dict):
-        for key, inner in value.items():
-            if "annotation" in str(key).lower():
-                return inner
-        for inner in value.values():
-            found = _find_annotation_hash(inner)
-            if found is not None:
-                return found
-    return None
 
 
 def load_cell(path: Path, results_dir: Path) -> Cell:
@@ -188,7 +179,8 @@ def load_cell(path: Path, results_dir: Path) -> Cell:
         raise ValueError(f"{path}: samples.jsonl has {len(rows)} questions but metrics.json says n={metrics.get('n')}")
     rag = metrics.get("rag", {})
     retrieves = any(rag.get(s) for s in ("asr", "ocr", "det"))
-    qids = np.array([str(r.get("question_id", r.get("doc_id"))) for r in rows], dtype=object)
+    # a question that failed before its doc was read has question_id and video None: its own id and cluster
+    qids = np.array([str(r.get("question_id") or f"doc{r.get('doc_id')}") for r in rows], dtype=object)
     return Cell(
         path=path,
         rel=os.path.relpath(path, results_dir),
@@ -204,11 +196,11 @@ def load_cell(path: Path, results_dir: Path) -> Cell:
         n_failed=int(metrics.get("n_failed", sum(1 for r in rows if r.get("error")))),
         n_degraded=metrics.get("n_degraded"),
         parser=metrics.get("parser"),
-        pairing=pairing_key(config, path),
+        pairing=pairing_key(config, path, metrics.get("parser")),
         metrics=metrics,
         config=config,
         question_ids=qids,
-        videos=np.array([str(r.get("video") or f"?{r.get('question_id')}") for r in rows], dtype=object),
+        videos=np.array([str(r.get("video") or f"?{qid}") for r, qid in zip(rows, qids)], dtype=object),
         correct=np.array([bool(r.get("correct")) for r in rows], dtype=bool),
         answered=np.array([not r.get("error") for r in rows], dtype=bool),
         categories=[r.get("categories") or {} for r in rows],

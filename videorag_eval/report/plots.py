@@ -57,11 +57,7 @@ def accuracy_vs_frames(analysis: Analysis, out: Path) -> list[Path]:
             ax.set_xticks(sorted(mdf["frames"].unique()))
             ax.grid(alpha=0.3)
             ax.legend(fontsize=8)
-        fig.tight_layout()
-        path = out / f"accuracy_vs_frames_{slug(task)}.png"
-        fig.savefig(path, dpi=100)
-        plt.close(fig)
-        paths.append(path)
+        paths.append(_save(plt, fig, out / f"accuracy_vs_frames_{slug(task)}.png"))
     return paths
 
 
@@ -99,9 +95,13 @@ def category_deltas(analysis: Analysis, out: Path) -> list[Path]:
             ax.set_title(f"{task} — {model}, {int(mdf['frames'].max()) if len(mdf) else ''} frames, by {key}", fontsize=9)
             ax.grid(alpha=0.3, axis="x")
             ax.legend(fontsize=7)
-        fig.tight_layout()
-        path = out / f"category_deltas_{slug(task)}_{slug(key)}.png"
-        fig.savefig(path, dpi=100)
-        plt.close(fig)
-        paths.append(path)
+        paths.append(_save(plt, fig, out / f"category_deltas_{slug(task)}_{slug(key)}.png"))
     return paths
+
+
+def _save(plt, fig, path: Path) -> Path:
+    """Lay out, write (100 dpi, as every plot of the report) and close one figure."""
+    fig.tight_layout()
+    fig.savefig(path, dpi=100)
+    plt.close(fig)
+    return path
