@@ -26,7 +26,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 MARKER = ".tiny_build_complete"
-BUILD_VERSION = 1  # bump when a builder changes, so stale caches are rebuilt
+BUILD_VERSION = 2  # bump when a builder changes, so stale caches are rebuilt
 SEED = 1234
 
 # A small English corpus for the tokenizers: question/answer phrasing of video benchmarks,
@@ -102,10 +102,21 @@ def _train_bpe(special_tokens: list[str], vocab_size: int, bos: str | None = Non
     return tok
 
 
-def _wrap_tokenizer(tok, chat_template: str, **special):
+def _wrap_tokenizer(tok, chat_template: str, processor_class=None, **special):
+    """The trained tokenizer as the fast tokenizer class ``processor_class`` expects (transformers 4.x
+    processors check the class: Qwen2.5-VL's wants a Qwen2 tokenizer), else ``PreTrainedTokenizerFast``.
+    It returns input ids and attention mask only (no ``token_type_ids``, which ``generate`` rejects)."""
+    import transformers
     from transformers import PreTrainedTokenizerFast
 
-    fast = PreTrainedTokenizerFast(tokenizer_object=tok, **special)
+    cls = PreTrainedTokenizerFast
+    wanted = getattr(processor_class, "tokenizer_class", None) if processor_class is not None else None
+    for name in reversed(wanted if isinstance(wanted, (tuple, list)) else [wanted]):
+        candidate = getattr(transformers, name, None) if isinstance(name, str) else None
+        if isinstance(candidate, type) and issubclass(candidate, PreTrainedTokenizerFast):
+            cls = candidate
+            break
+    fast = cls(tokenizer_object=tok, model_input_names=["input_ids", "attention_mask"], **special)
     fast.chat_template = chat_template
     return fast
 
@@ -194,7 +205,7 @@ def build_tiny_qwen2_5_vl(out_dir: str | os.PathLike) -> str:
             Qwen2VLVideoProcessor,
         )
 
-        tokenizer = _wrap_tokenizer(_train_bpe(QWEN_SPECIAL, 600), QWEN_CHAT_TEMPLATE,
+        tokenizer = _wrap_tokenizer(_train_bpe(QWEN_SPECIAL, 600), QWEN_CHAT_TEMPLATE, Qwen2_5_VLProcessor,
                                     eos_token="<|im_end|>", pad_token="<|endoftext|>")
         ids = {t: tokenizer.convert_tokens_to_ids(t) for t in QWEN_SPECIAL}
         image_processor = Qwen2VLImageProcessor(min_pixels=TINY_MIN_PIXELS, max_pixels=TINY_MAX_PIXELS,
@@ -267,7 +278,7 @@ def build_tiny_llava_onevision(out_dir: str | os.PathLike) -> str:
         )
 
         tokenizer = _wrap_tokenizer(_train_bpe(ONEVISION_SPECIAL, 600), ONEVISION_CHAT_TEMPLATE,
-                                    eos_token="<|im_end|>", pad_token="<|endoftext|>")
+                                    LlavaOnevisionProcessor, eos_token="<|im_end|>", pad_token="<|endoftext|>")
         ids = {t: tokenizer.convert_tokens_to_ids(t) for t in ONEVISION_SPECIAL}
         side = ONEVISION_IMAGE
         pinpoints = [[side, side], [side, 2 * side], [2 * side, side], [2 * side, 2 * side]]
@@ -336,7 +347,7 @@ def build_tiny_video_llava(out_dir: str | os.PathLike) -> str:
         )
 
         tokenizer = _wrap_tokenizer(_train_bpe(VIDEO_LLAVA_SPECIAL, 600, bos="<s>"), VIDEO_LLAVA_CHAT_TEMPLATE,
-                                    bos_token="<s>", eos_token="</s>", unk_token="<unk>", pad_token="<pad>")
+                                    VideoLlavaProcessor, bos_token="<s>", eos_token="</s>", unk_token="<unk>", pad_token="<pad>")
         ids = {t: tokenizer.convert_tokens_to_ids(t) for t in VIDEO_LLAVA_SPECIAL}
         side = VIDEO_LLAVA_IMAGE
         image_processor = VideoLlavaImageProcessor(size={"shortest_edge": side},
