@@ -46,8 +46,12 @@ def run(cfg: DictConfig) -> tuple[int, str]:
     from .settings import ConfigError
     from .subtitles import NoSubtitles
 
+    from .preflight import PreflightFailed
+
     try:
         run_cell(cfg)
+    except PreflightFailed as exc:  # refused before any work: every problem on its own line
+        return 2, str(exc)
     except (ConfigError, TaskSetupError, NoSubtitles, CellBusy, MissingCache) as exc:  # refused before any work
         return 2, " ".join(str(exc).split())
     except CellFailed as exc:

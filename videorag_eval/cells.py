@@ -11,7 +11,8 @@ from omegaconf import DictConfig, OmegaConf
 
 # Config keys that do not change a cell's results (where things go, how they run). ``parser`` only
 # changes scoring: a finished cell is re-scored from its stored predictions (runner), never re-run.
-_NOT_IDENTITY = ("results_dir", "cache_dir", "force", "hydra", "launcher", "progress", "parser", "require_cache")
+_NOT_IDENTITY = ("results_dir", "cache_dir", "force", "hydra", "launcher", "progress", "parser", "require_cache",
+                 "preflight")
 
 
 def identity(cfg: DictConfig) -> dict[str, Any]:

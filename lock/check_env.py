@@ -1,0 +1,168 @@
+"""Install the project into a brand-new venv and check it the way a new user would.
+
+    python lock/check_env.py --from lock     # README's install (the lock): must always pass
+    python lock/check_env.py --from ranges   # the drift check: pyproject's ranges, today's newest releases
+
+Each run: a new venv, the install (timed), the packages that differ from the lock, the pre-flight of every
+shipped model's code (``python -m videorag_eval.doctor model=... --checks=model``: packages, the names they
+import from transformers, adapter classes, their arguments), then the embedded demo with the network cut
+off where ``unshare -n`` works. For a failure, the packages the error names that drifted from the lock are
+reinstalled at their locked version one at a time and the failing check re-run: a check that then passes
+names the release that broke it. Not part of CI (an upstream release must not block a landing); run it
+before refreshing the lock (``lock/refresh.sh``) and whenever a user reports a fresh install failing.
+The venv and the demo's results go under ``results/.envcheck/`` (``--dir`` to change); a JSON report
+is written beside them.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import re
+import shutil
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parent.parent
+LOCK = REPO / "lock" / "requirements.txt"
+MODELS = sorted(p.stem for p in (REPO / "conf" / "model").glob("*.yaml")
+                if not p.stem.startswith("tiny_") and p.stem not in ("text_only", "scripted"))
+
+
+def locked_pins() -> dict[str, str]:
+    pins = {}
+    for line in LOCK.read_text().splitlines():
+        if m := re.match(r"^([A-Za-z0-9_.-]+)(?:\[[^\]]*\])?==([^\s;\\]+)", line):
+            pins[_norm(m.group(1))] = m.group(2)
+    return pins
+
+
+def _norm(name: str) -> str:
+    return re.sub(r"[-_.]+", "-", name).lower()
+
+
+def run(cmd: list[str], log: Path, **kw) -> tuple[int, float, str]:
+    t0 = time.perf_counter()
+    proc = subprocess.run(cmd, capture_output=True, text=True, **kw)
+    seconds = time.perf_counter() - t0
+    with log.open("a") as fh:
+        fh.write(f"$ {' '.join(cmd)}\n{proc.stdout}\n{proc.stderr}\n[exit {proc.returncode}, {seconds:.1f} s]\n")
+    return proc.returncode, seconds, proc.stdout + proc.stderr
+
+
+def install(venv: Path, mode: str, log: Path) -> tuple[bool, float]:
+    pip = [str(venv / "bin" / "python"), "-m", "pip", "install", "-q"]
+    steps = ([pip + ["-r", str(LOCK)], pip + ["--no-deps", "-e", str(REPO)]] if mode == "lock" else
+             [pip + ["torch==2.14.1", "torchvision==0.29.1"], pip + ["-e", f"{REPO}[demo,test]"]])
+    total = 0.0
+    for step in steps:
+        code, seconds, _ = run(step, log)
+        total += seconds
+        if code != 0:
+            return False, total
+    return True, total
+
+
+def drift(venv: Path, log: Path) -> list[dict]:
+    _, _, out = run([str(venv / "bin" / "python"), "-m", "pip", "list", "--format=json"], log)
+    installed = {_norm(p["name"]): p["version"] for p in json.loads(out[out.index("["):out.rindex("]") + 1])}
+    pins = locked_pins()
+    return [{"package": n, "locked": pins.get(n), "installed": v} for n, v in sorted(installed.items())
+            if n in pins and pins[n] != v] + [{"package": n, "locked": None, "installed": v}
+                                                for n, v in sorted(installed.items()) if n not in pins
+                                                and n not in ("pip", "setuptools", "wheel", "videorag-eval")]
+
+
+def model_check(venv: Path, log: Path) -> list[dict]:
+    _, _, out = run([str(venv / "bin" / "python"), "-m", "videorag_eval.doctor", "--json", "--checks=model",
+                     "model=" + ",".join(MODELS)], log, cwd=REPO)
+    try:
+        report = json.loads(out[out.index("{"):out.rindex("}") + 1])
+    except ValueError:
+        return [{"check": "doctor", "subject": "doctor", "problem": out[-2000:], "fix": ""}]
+    # git-only packages (LLaVA-NeXT, LongVA) are not installable here: not a drift
+    return [p for p in report["problems"] if not (p["check"] == "package" and "git only" in p["problem"])]
+
+
+def demo(venv: Path, out_dir: Path, log: Path) -> dict:
+    shutil.rmtree(out_dir, ignore_errors=True)
+    cmd = [str(venv / "bin" / "python"), "-m", "videorag_eval", f"results_dir={out_dir}"]
+    if shutil.which("unshare") and subprocess.run(["unshare", "-n", "true"], capture_output=True).returncode == 0:
+        cmd = ["unshare", "-n"] + cmd
+    code, seconds, out = run(cmd, log, cwd=REPO)
+    metrics = sorted(out_dir.glob("demo/*/*/metrics.json"))
+    accuracy = json.loads(metrics[0].read_text())["accuracy"] if metrics else None
+    return {"exit": code, "seconds": round(seconds, 1), "accuracy": accuracy, "offline": cmd[0] == "unshare",
+            "error": None if code == 0 else "\n".join(out.strip().splitlines()[-6:])}
+
+
+def named_packages(text: str, drifted: list[dict]) -> list[dict]:
+    """Drifted packages whose import name appears in an error text (No module named 'x', from 'x', ...)."""
+    names = set(re.findall(r"[\"' ]([A-Za-z_][A-Za-z0-9_]*)(?:\.[A-Za-z0-9_.]+)?[\"' ]", text)) | set(
+        re.findall(r"\b([a-z][a-z0-9_]+) \d+\.\d+", text))
+    names = {_norm(n) for n in names}
+    return [d for d in drifted if d["locked"] and d["package"] in names]
+
+
+def attribute(venv: Path, failing: str, text: str, drifted: list[dict], recheck, log: Path) -> list[str]:
+    """Reinstall each suspect at its locked version; the one whose pin makes ``recheck`` pass broke it."""
+    found = []
+    for suspect in named_packages(text, drifted):
+        code, _, _ = run([str(venv / "bin" / "python"), "-m", "pip", "install", "-q", "--no-deps",
+                          f"{suspect['package']}=={suspect['locked']}"], log)
+        if code == 0 and recheck():
+            found.append(f"{suspect['package']} {suspect['installed']} breaks {failing} "
+                         f"({suspect['locked']}, as locked, works)")
+            break
+    return found
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--from", dest="mode", choices=("lock", "ranges"), default="lock")
+    ap.add_argument("--dir", type=Path, default=REPO / "results" / ".envcheck")
+    args = ap.parse_args()
+    root = args.dir / args.mode
+    shutil.rmtree(root, ignore_errors=True)
+    root.mkdir(parents=True)
+    log = root / "log.txt"
+    venv = root / "venv"
+    subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True)
+    report: dict = {"mode": args.mode, "date": time.strftime("%Y-%m-%d"), "python": sys.version.split()[0]}
+    ok, seconds = install(venv, args.mode, log)
+    report["install"] = {"ok": ok, "seconds": round(seconds, 1)}
+    print(f"install ({args.mode}): {'ok' if ok else 'FAILED'} in {seconds:.0f} s (log: {log})", flush=True)
+    if not ok:
+        (root / "report.json").write_text(json.dumps(report, indent=2))
+        return 1
+    report["drift"] = drifted = drift(venv, log)
+    print(f"{sum(1 for d in drifted if d['locked'])} package(s) differ from the lock, "
+          f"{sum(1 for d in drifted if not d['locked'])} not in it", flush=True)
+    for d in drifted:
+        print(f"  {d['package']}: locked {d['locked']}, installed {d['installed']}")
+    report["models"] = problems = model_check(venv, log)
+    print(f"model code of {len(MODELS)} configs: {len(problems)} problem(s)", flush=True)
+    report["demo"] = result = demo(venv, root / "demo_results", log)
+    print(f"demo: exit {result['exit']}, accuracy {result['accuracy']}, {result['seconds']} s"
+          f"{' (offline)' if result['offline'] else ''}", flush=True)
+    culprits = []
+    for p in problems:
+        print(f"  [{p['check']}] {p['subject']}: {p['problem']}")
+        culprits += attribute(venv, f"{p['subject']} ({p['check']})", p["problem"], drifted,
+                              lambda s=p["subject"]: all(q["subject"] != s for q in model_check(venv, log)), log)
+    if result["exit"] != 0:
+        print(f"  demo error: {result['error']}")
+        culprits += attribute(venv, "the demo", result["error"] or "", drifted,
+                              lambda: demo(venv, root / "demo_results", log)["exit"] == 0, log)
+    report["culprits"] = culprits
+    for line in culprits:
+        print(f"BREAKS: {line}")
+    (root / "report.json").write_text(json.dumps(report, indent=2))
+    print(f"report: {root / 'report.json'}")
+    return 0 if not problems and result["exit"] == 0 else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
