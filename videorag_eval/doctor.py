@@ -33,16 +33,17 @@ def expand(overrides: Sequence[str]) -> list[list[str]]:
     return [list(job) for batch in batches for job in batch] or [[]]
 
 
-def compose_cells(jobs: list[list[str]]) -> list[Any]:
-    """Each job's config as the cell will see it (Hydra must be initialised: in an app, or by ``_initialised``)."""
+def compose_cells(jobs: list[list[str]], config_name: str = "config") -> list[Any]:
+    """Each job's config as the cell will see it (Hydra must be initialised: inside the app, or by doctor)."""
     from hydra import compose
 
-    return [compose(config_name="config", overrides=job) for job in jobs]
+    return [compose(config_name=config_name, overrides=job) for job in jobs]
 
 
-def check(jobs: list[list[str]], checks: tuple[str, ...] | None = None) -> tuple[list[Any], list[Problem], float]:
+def check(jobs: list[list[str]], checks: tuple[str, ...] | None = None,
+          config_name: str = "config") -> tuple[list[Any], list[Problem], float]:
     t0 = time.perf_counter()
-    cfgs = compose_cells(jobs)
+    cfgs = compose_cells(jobs, config_name)
     preflight = Preflight.from_cfg(cfgs[0], checks)
     problems = preflight.cells(cfgs)
     return cfgs, problems, time.perf_counter() - t0
@@ -55,11 +56,10 @@ class SweepPreflight(Callback):
     def on_multirun_start(self, config: Any, **kwargs: Any) -> None:
         if not bool((config.get("preflight") or {}).get("enabled", True)):
             return
-        if "num_shards" in config:  # an extraction sweep (python -m videorag_eval.extract): no cells
-            return
         overrides = list(config.hydra.overrides.task)
         jobs = expand(overrides)
-        _, problems, seconds = check(jobs)
+        # an extraction sweep (python -m videorag_eval.extract) loads no LVLM: Preflight.from_cfg knows
+        _, problems, seconds = check(jobs, config_name=str(config.hydra.job.config_name or "config"))
         if problems:
             print(str(PreflightFailed(problems, f"this sweep of {len(jobs)} cell(s) ({seconds:.1f} s)")),
                   file=sys.stderr, flush=True)

@@ -153,9 +153,12 @@ def main(cfg: DictConfig) -> None:
     from .settings import ConfigError
     from .weights import MissingWeights
 
+    from .preflight import PreflightFailed, require_ready
+
     try:
+        require_ready(cfg)  # Whisper, OCR, encoder and CLIP weights, task.data_dir, disk: before any work
         extract_task(cfg)
-    except (ConfigError, TaskSetupError, MissingWeights) as exc:
+    except (ConfigError, TaskSetupError, MissingWeights, PreflightFailed) as exc:
         log.error("%s", exc)
         sys.exit(2)
 

@@ -47,7 +47,7 @@ def score_fields(cfg: DictConfig, records: list[dict[str, Any]]) -> tuple[dict[s
 
 
 def cell_metrics(cfg: DictConfig, records: list[dict[str, Any]], wrapper, pipeline: AuxPipeline):
-    from .provenance import versions
+    from .provenance import environment, versions
 
     fields, scored = score_fields(cfg, records)
     rag = RagSettings.from_cfg(cfg.rag)
@@ -71,6 +71,7 @@ def cell_metrics(cfg: DictConfig, records: list[dict[str, Any]], wrapper, pipeli
         "computed": pipeline.computed(),
         "models_loaded": pipeline.loaded_models(),
         "versions": versions(),
+        "environment": environment(),  # the lock and whether this environment is it
         "timings": timings,
     }
     return metrics, scored

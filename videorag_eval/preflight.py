@@ -57,6 +57,7 @@ class Preflight:
     min_free_gb: float = 1.0
     hub_timeout: float = 5.0
     checks: tuple[str, ...] = ("model", "weights", "data", "disk")
+    inner_model: bool = True  # False for pre-extraction (python -m videorag_eval.extract): no LVLM is loaded
     _memo: dict[str, list[Problem]] = field(default_factory=dict)
     _hub_error: str | None = None
     _hub_probed: bool = False
@@ -65,7 +66,7 @@ class Preflight:
     def from_cfg(cls, cfg: Any, checks: tuple[str, ...] | None = None) -> "Preflight":
         pf = cfg.get("preflight") or {}
         return cls(min_free_gb=float(pf.get("min_free_gb", 1.0)), hub_timeout=float(pf.get("hub_timeout", 5.0)),
-                   **({"checks": checks} if checks else {}))
+                   inner_model="num_shards" not in cfg, **({"checks": checks} if checks else {}))
 
     def _once(self, key: str, run: Callable[[], list[Problem]]) -> list[Problem]:
         if key not in self._memo:
@@ -81,12 +82,12 @@ class Preflight:
         problems: list[Problem] = []
         model = cfg.model
         args = OmegaConf.to_container(model.model_args, resolve=True) or {}
-        if "model" in self.checks:
+        if "model" in self.checks and self.inner_model:
             key = "model:" + json.dumps([str(model.adapter), args, model.get("frame_arg"), bool(model.get("tiny"))],
                                         sort_keys=True, default=str)
             problems += self._once(key, lambda: model_problems(str(model.adapter), args, model.get("frame_arg")))
         if "weights" in self.checks:
-            for what, name, kind in cell_weights(cfg):
+            for what, name, kind in cell_weights(cfg, self.inner_model):
                 problems += self._once(f"weights:{kind}:{name}", lambda w=what, n=name, k=kind: self.weight(w, n, k))
         if "data" in self.checks:
             problems += self._once("data:" + json.dumps(OmegaConf.to_container(cfg.task, resolve=True), sort_keys=True,
@@ -265,19 +266,20 @@ def _refuses_extra_kwargs(cls: type) -> bool:
 # ---------------------------------------------------------------------- weights a cell loads
 
 
-def cell_weights(cfg: Any) -> list[tuple[str, str, str]]:
-    """(what, name, kind) of every weight the cell will load; kind: hf | whisper | easyocr."""
+def cell_weights(cfg: Any, inner_model: bool = True) -> list[tuple[str, str, str]]:
+    """(what, name, kind) of every weight the cell will load (the LVLM's when ``inner_model``); kind: hf |
+    whisper | easyocr."""
     from .settings import RagSettings
 
     rag = RagSettings.from_cfg(cfg.rag)
     aux = cfg.get("aux") or {}
     out: list[tuple[str, str, str]] = []
     model = cfg.model
-    if model.adapter not in _BUILTIN_ADAPTERS and not model.get("tiny"):
+    if inner_model and model.adapter not in _BUILTIN_ADAPTERS and not model.get("tiny"):
         pretrained = (model.model_args or {}).get("pretrained")
         if pretrained:
             out.append(("inner model", str(pretrained), "hf"))
-    retrieval = bool(rag.sources) or model.adapter == "videorag_text_only"
+    retrieval = bool(rag.sources) or (inner_model and model.adapter == "videorag_text_only")
     if rag.asr and aux.get("asr", {}).get("model"):
         out.append(("Whisper (aux.asr.model)", str(aux.asr.model), "whisper"))
     if rag.ocr:
@@ -289,7 +291,7 @@ def cell_weights(cfg: Any) -> list[tuple[str, str, str]]:
         det = aux.get("det", {})
         if det.get("keyframes", {}).get("rule") in ("paper", "top_k") and det.keyframes.get("clip_model"):
             out.append(("CLIP (aux.det.keyframes.clip_model)", str(det.keyframes.clip_model), "hf"))
-        if det.get("detector", {}).get("kind") in ("owlv2", "grounding_dino") and det.detector.get("model"):
+        if inner_model and det.get("detector", {}).get("kind") in ("owlv2", "grounding_dino") and det.detector.get("model"):
             out.append((f"detector (aux.det.detector.model, {det.detector.kind})", str(det.detector.model), "hf"))
     return out
 
@@ -393,7 +395,8 @@ def _unique(problems: list[Problem]) -> list[Problem]:
 
 
 def require_ready(cfg: Any, preflight: Preflight | None = None) -> None:
-    """Raise PreflightFailed listing every problem of the cell; nothing else happens."""
+    """Raise PreflightFailed listing every problem of the cell (or of an extraction shard: no LVLM);
+    nothing else happens."""
     if not bool((cfg.get("preflight") or {}).get("enabled", True)):
         return
     problems = (preflight or Preflight.from_cfg(cfg)).cell(cfg)
