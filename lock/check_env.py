@@ -52,17 +52,20 @@ def run(cmd: list[str], log: Path, **kw) -> tuple[int, float, str]:
     return proc.returncode, seconds, proc.stdout + proc.stderr
 
 
-def install(venv: Path, mode: str, log: Path) -> tuple[bool, float]:
-    pip = [str(venv / "bin" / "python"), "-m", "pip", "install", "-q"]
+def install(venv: Path, mode: str, log: Path) -> tuple[bool, float, str]:
+    pip = [str(venv / "bin" / "python"), "-m", "pip", "install"]
     steps = ([pip + ["-r", str(LOCK)], pip + ["--no-deps", "-e", str(REPO)]] if mode == "lock" else
              [pip + ["torch==2.14.1", "torchvision==0.29.1"], pip + ["-e", f"{REPO}[demo,test]"]])
     total = 0.0
     for step in steps:
-        code, seconds, _ = run(step, log)
+        code, seconds, out = run(step, log)
         total += seconds
-        if code != 0:
-            return False, total
-    return True, total
+        if code != 0:  # pip's own reason: the conflict lines, else its errors
+            lines = out.splitlines()
+            start = next((i for i, line in enumerate(lines) if "conflict is caused by" in line), None)
+            why = lines[start:start + 12] if start is not None else [ln for ln in lines if ln.startswith("ERROR")]
+            return False, total, "\n".join(why)
+    return True, total, ""
 
 
 def drift(venv: Path, log: Path) -> list[dict]:
@@ -131,9 +134,11 @@ def main() -> int:
     venv = root / "venv"
     subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True)
     report: dict = {"mode": args.mode, "date": time.strftime("%Y-%m-%d"), "python": sys.version.split()[0]}
-    ok, seconds = install(venv, args.mode, log)
-    report["install"] = {"ok": ok, "seconds": round(seconds, 1)}
+    ok, seconds, why = install(venv, args.mode, log)
+    report["install"] = {"ok": ok, "seconds": round(seconds, 1), "error": why or None}
     print(f"install ({args.mode}): {'ok' if ok else 'FAILED'} in {seconds:.0f} s (log: {log})", flush=True)
+    if why:
+        print(why)
     if not ok:
         (root / "report.json").write_text(json.dumps(report, indent=2))
         return 1
