@@ -25,6 +25,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable
 
+from .third_party import import_failure, locked_version
+
 LOCK_FIX = "pip install -r lock/requirements.txt (the locked environment; README 'Install')"
 _BUILTIN_ADAPTERS = ("videorag_text_only", "videorag_scripted")
 
@@ -194,19 +196,6 @@ def package_problems(pkg) -> list[Problem]:
     return []
 
 
-def import_failure(package: str, exc: BaseException) -> str:
-    """Which installed package failed to import, on which import, with the transformers version found."""
-    from .weights import package_version
-
-    where = f" ({Path(exc.__traceback__.tb_frame.f_code.co_filename).name})" if exc.__traceback__ else ""
-    failing = getattr(exc, "name", None)
-    detail = f"{type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}"
-    tf = package_version("transformers")
-    inside = f"the import of {failing!r} inside it failed" if failing and failing != package else "its import failed"
-    return (f"{package} is installed but {inside}{where}: {detail}; transformers {tf} is installed and the locked "
-            f"environment has {_locked_version('transformers') or 'the tested version'}")
-
-
 def transformers_name_problems(facts_key: str, who: str) -> list[Problem]:
     from .third_party import TRANSFORMERS_IMPORTS, unresolved_transformers_names
     from .weights import package_version
@@ -218,7 +207,7 @@ def transformers_name_problems(facts_key: str, who: str) -> list[Problem]:
     names = ", ".join(f"{m}.{n}" for m, n in missing[:6]) + (f" and {len(missing) - 6} more" if len(missing) > 6 else "")
     return [Problem("transformers", who, f"imports {len(missing)} name(s) that transformers "
                     f"{package_version('transformers')} does not have: {names} (read from {facts.repo}@{facts.commit[:8]})",
-                    f"{LOCK_FIX}; it pins transformers {_locked_version('transformers') or '4.57.x'}")]
+                    f"{LOCK_FIX}; it pins transformers {locked_version('transformers') or '4.57.x'}")]
 
 
 def _adapter_class(adapter: str):
@@ -372,18 +361,6 @@ def disk_problems(cache_dir: str, min_free_gb: float) -> list[Problem]:
 
 
 # ---------------------------------------------------------------------- helpers
-
-
-def _locked_version(dist: str) -> str | None:
-    """The version ``lock/requirements.txt`` pins (source checkout only)."""
-    import re
-
-    lock = Path(__file__).resolve().parent.parent / "lock" / "requirements.txt"
-    try:
-        match = re.search(rf"^{re.escape(dist)}==([^\s;\\]+)", lock.read_text(), re.MULTILINE | re.IGNORECASE)
-    except OSError:
-        return None
-    return match.group(1) if match else None
 
 
 def _truthy(value: str | None) -> bool:

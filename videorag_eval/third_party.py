@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import importlib
 from dataclasses import dataclass
+from pathlib import Path
 
 LLAVA_NEXT_INSTALL = "pip install --no-deps git+https://github.com/LLaVA-VL/LLaVA-NeXT.git"
 LONGVA_INSTALL = "pip install --no-deps 'git+https://github.com/EvolvingLMMs-Lab/LongVA.git#subdirectory=longva'"
@@ -157,3 +158,37 @@ def unresolved_transformers_names(facts_key: str) -> list[tuple[str, str]]:
         if modules[module] is None or not hasattr(modules[module], name):
             missing.append((module, name))
     return missing
+
+
+def import_failure(package: str, exc: BaseException) -> str:
+    """Which installed package failed to import, on which import, with the transformers version found."""
+    from importlib.metadata import PackageNotFoundError, version
+
+    files = []  # the innermost frame of real code: the file whose import failed
+    tb = exc.__traceback__
+    while tb is not None:
+        if not tb.tb_frame.f_code.co_filename.startswith("<"):
+            files.append(tb.tb_frame.f_code.co_filename)
+        tb = tb.tb_next
+    where = f" (in {Path(files[-1]).name})" if files else ""
+    failing = getattr(exc, "name", None)
+    detail = f"{type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}"
+    try:
+        tf = version("transformers")
+    except PackageNotFoundError:
+        tf = None
+    inside = f"the import of {failing!r} inside it failed" if failing and failing != package else "its import failed"
+    return (f"{package} is installed but {inside}{where}: {detail}; transformers {tf} is installed and the locked "
+            f"environment has {locked_version('transformers') or 'the tested version'}")
+
+
+def locked_version(dist: str) -> str | None:
+    """The version ``lock/requirements.txt`` pins (source checkout only)."""
+    import re
+
+    lock = Path(__file__).resolve().parent.parent / "lock" / "requirements.txt"
+    try:
+        match = re.search(rf"^{re.escape(dist)}==([^\s;\\]+)", lock.read_text(), re.MULTILINE | re.IGNORECASE)
+    except OSError:
+        return None
+    return match.group(1) if match else None

@@ -63,7 +63,7 @@ def why_not_loaded(what: str, name: str | None, exc: BaseException) -> str:
         missing = getattr(exc, "name", None) or ""
         top = missing.split(".")[0]
         if top and _installed(top):  # the package is there: an import inside it failed (e.g. a moved name)
-            from .preflight import import_failure
+            from .third_party import import_failure
 
             return (f"{head}: {import_failure(top, exc)}. Install the locked environment (pip install -r "
                     "lock/requirements.txt; README 'Install') and check with python -m videorag_eval.doctor")
