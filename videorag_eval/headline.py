@@ -51,11 +51,19 @@ def headline_fields(schema: str, records: Sequence[dict[str, Any]]) -> dict[str,
         fields["accuracy"] = value
         fields["accuracy_over_types"] = types
         missing = [t for t in MLVU_TASK_TYPES if t not in types]
+        untyped = sum(1 for r in records if not _task_type(r))
         fields["accuracy_definition"] = definition + f", over the {len(types)} task type(s) present"
+        notes = []
         if missing:
-            fields["accuracy_note"] = (f"over the {len(types)} of {len(MLVU_TASK_TYPES)} MLVU task types present "
-                                       f"(missing: {', '.join(missing)}); lmms-eval's mlvu_dev divides by all 7 "
-                                       "(official.mlvu_macro_7_types)")
+            notes.append(f"over the {len(types)} of {len(MLVU_TASK_TYPES)} MLVU task types present "
+                         f"(missing: {', '.join(missing)}); lmms-eval's mlvu_dev divides by all 7 "
+                         "(official.mlvu_macro_7_types)")
+        if untyped:  # failed before their row was read: no type to count them in
+            fields["accuracy_untyped"] = untyped
+            notes.append(f"{untyped} question(s) failed before their task type was read: in no type's accuracy "
+                         "(accuracy_micro and n_failed count them)")
+        if notes:
+            fields["accuracy_note"] = "; ".join(notes)
     return fields
 
 
