@@ -1,19 +1,15 @@
 """The benchmarks' own subtitles: the control arm (``rag=subtitles``) the paper compares against.
 
-Video-MME: the cues of ``subtitle/<videoID>.srt`` that cover the cell's uniformly sampled frames (as
-lmms-eval's with-subtitle task does, but at the cell's ``frames`` rather than a fixed 32, and kept in
-chronological order instead of lmms-eval's unordered set), text inside Video-MME's
-``<font color="white" size=".72c">`` tags. LongVideoBench: every line of its subtitle JSON, in order.
-MLVU has no subtitles.
+This module reads and checks the files (SRT cues with their line numbers, for errors a user can act on)
+and gives the task's provider; ``subtitle_prompts`` puts them in the prompt as lmms-eval's own
+with-subtitles tasks do (Video-MME's ``videomme_w_subtitle``; LongVideoBench's lines rebased and limited
+to the clip). MLVU has no subtitles.
 """
 
 from __future__ import annotations
 
-import json
 import re
 from pathlib import Path
-
-from .records import AuxDoc, FrameSample
 
 _FONT = re.compile(r'<font color="white" size=".72c">(.*?)</font>', re.DOTALL)
 _TAG = re.compile(r"<[^>]+>")
@@ -23,6 +19,16 @@ _ORPHAN_INDEX = re.compile(r"\n[ \t]*\n[ \t]*(\d+)[ \t]*(?:\n|$)")
 
 class NoSubtitles(RuntimeError):
     pass
+
+
+class UnreadableSubtitles(ValueError):
+    """A subtitle file that the benchmark's own (lmms-eval's) reader fails on: that video's questions fail
+    (``bad_subtitles``), as for a malformed cue; the run goes on."""
+
+    def __init__(self, path: str | Path, reader: str, exc: BaseException):
+        self.path = str(path)
+        super().__init__(f"{self.path}: {reader} cannot read this file ({type(exc).__name__}: {exc}); "
+                         "lmms-eval would stop the whole run here. Fix the file (e.g. SRT times as HH:MM:SS,mmm)")
 
 
 class SubtitleError(ValueError):
@@ -96,71 +102,19 @@ def parse_srt(path: str | Path) -> list[tuple[float, float, str]]:
     return cues
 
 
-def cues_at_frames(cues: list[tuple[float, float, str]], frames: FrameSample) -> list[AuxDoc]:
-    """The cues covering any sampled frame's time, once each, in chronological order."""
-    picked = []
-    for i, (start, end, text) in enumerate(cues):
-        if any(start <= t < end for t in frames.timestamps):
-            picked.append(AuxDoc("subtitles", text, start, end))
-    return picked
+def provider_for(task_name: str, data_dir: Path, frames: int, adapter: str | None = None):
+    """A function (question, doc, context) -> ``subtitle_prompts.SubtitlePrompt`` for the task, the
+    benchmark's own subtitles arm as lmms-eval runs it (``adapter``: the inner model's lmms-eval name, whose
+    entry of the task YAML sets Video-MME's ``frame_num``); raises NoSubtitles for MLVU. ``frames`` (the
+    cell's) does not choose the cues: lmms-eval's with-subtitles tasks have their own frame counts."""
+    from . import subtitle_prompts as sp
 
-
-def videomme_subtitles(data_dir: Path, video_id: str, frames: FrameSample) -> list[AuxDoc]:
-    from .safe_paths import inside
-
-    path = inside(data_dir, "subtitle", f"{video_id}.srt", what="subtitle")
-    if not path.exists():
-        return []  # Video-MME has no subtitles for some videos; lmms-eval says "No subtitles available"
-    return cues_at_frames(parse_srt(path), frames)
-
-
-def longvideobench_subtitles(data_dir: Path, subtitle_path: str) -> list[AuxDoc]:
-    from .safe_paths import inside
-
-    path = inside(data_dir, "subtitles", subtitle_path, what="subtitle")
-    if not path.exists():
-        return []
-    docs = []
-    for item in json.loads(path.read_text(encoding="utf-8")):
-        if "timestamp" in item:
-            start, end = item["timestamp"]
-            text = item.get("text", "")
-        else:
-            start, end, text = item.get("start"), item.get("end"), item.get("line", "")
-        start = _lvb_time(start)
-        end = _lvb_time(end) if end is not None else start
-        if str(text).strip():
-            docs.append(AuxDoc("subtitles", _TAG.sub("", str(text)).strip(), start, end))
-    return sorted(docs, key=lambda d: d.start)
-
-
-def _lvb_time(value) -> float:
-    if value is None:
-        return 0.0
-    if isinstance(value, (int, float)):
-        return float(value)
-    parts = [float(p) for p in str(value).split(":")]
-    seconds = 0.0
-    for p in parts:
-        seconds = seconds * 60 + p
-    return seconds
-
-
-def provider_for(task_name: str, data_dir: Path, frames: int):
-    """A function (question, doc) -> subtitle documents for the task; raises NoSubtitles for MLVU."""
-    from . import media
-
-    if task_name in ("videomme", "demo"):
-        sampled: dict[str, object] = {}  # one reader open per video, not per question
-
-        def at_frames(video: str):
-            if video not in sampled:
-                sampled[video] = media.sample_frames(video, frames)  # uniform, as lmms-eval's subtitle task picks them
-            return sampled[video]
-
-        return lambda q, doc: videomme_subtitles(data_dir, str(doc["videoID"]), at_frames(q.video))
+    data_dir = Path(data_dir)
+    if task_name in ("videomme", "demo"):  # the demo is a Video-MME copy
+        kwargs = sp.task_kwargs("videomme/videomme_w_subtitle.yaml", adapter)
+        return lambda q, doc, context: sp.videomme_prompt(doc, data_dir, kwargs)
     if task_name == "longvideobench":
-        return lambda q, doc: longvideobench_subtitles(data_dir, str(doc["subtitle_path"]))
+        return lambda q, doc, context: sp.longvideobench_prompt(doc, data_dir)
     raise NoSubtitles(
         f"rag=subtitles: task {task_name!r} has no subtitles (MLVU ships none); "
         "use rag=asr for speech transcribed by Whisper instead"

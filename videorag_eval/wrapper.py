@@ -238,7 +238,8 @@ class VideoRAG(lmms):
         if request.raised:  # answered without the method's queries; a resume asks it again
             record["request_error"] = request.reason
             record["warnings"].append({"kind": "decoupling_raised", "message": request.reason})
-        subtitles = self.subtitles(question, doc) if (rag.subtitles and self.subtitles) else None
+        context = req.args[0]
+        subtitles = self.subtitles(question, doc, context) if (rag.subtitles and self.subtitles) else None
         aug = self.pipeline.augment(question, request, subtitles=subtitles)
         record["aux"] = {s: [d.text for d in docs] for s, docs in aug.retrieved.items()}
         record["aux_docs"] = {s: [d.to_dict() for d in docs] for s, docs in aug.retrieved.items()}
@@ -252,12 +253,19 @@ class VideoRAG(lmms):
             record["warnings"].append({"kind": kind, "message": message})
         if aug.problems or request.raised:
             self.counts["degraded"] += 1
-        context = req.args[0]
         aux_text = "\n".join(aug.blocks[s] for s in aug.blocks)
+        in_prompt = subtitles is not None and subtitles.context is not None  # the benchmark's own prompt (Video-MME)
+        if in_prompt:
+            context = subtitles.context
+            aux_text = "\n".join(filter(None, [subtitles.text, aux_text]))
         record["aux_tokens"], record["aux_tokens_method"] = count_tokens(aux_text, self._tokenize)
-        new_context = assemble(context, aug.blocks, rag.order) if aug.blocks else None
+        new_context = assemble(context, aug.blocks, rag.order) if (aug.blocks or in_prompt) else None
+        if in_prompt:
+            record["prompt"] = new_context  # the text the inner model gets (lmms-eval's with-subtitles prompt)
         t0 = time.perf_counter()
-        prediction = self._generate(req, new_context, aux_text=assemble("", aug.blocks, rag.order).strip() or None)
+        # chat style: the auxiliary text goes in as a text item before the question's, unless the whole prompt changed
+        chat_aux = None if in_prompt else (assemble("", aug.blocks, rag.order).strip() or None)
+        prediction = self._generate(req, new_context, aux_text=chat_aux)
         self.timings["generate"] += time.perf_counter() - t0
         return prediction
 
