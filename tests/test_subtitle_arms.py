@@ -176,3 +176,19 @@ def test_longvideobench_subtitles_cell_keeps_the_clip_only(lvb, tmp_path):
     speech = [s for s in samples if s["categories"]["source"] == "asr"]
     # the lines carry the spoken facts: text_only answers the speech questions
     assert sum(s["correct"] for s in speech) >= 0.8 * len(speech)
+
+
+@pytest.mark.slow
+def test_a_file_lmms_eval_cannot_read_fails_its_videos_questions_only(tmp_path):
+    """'.' before milliseconds: players (and our reader) accept it, lmms-eval's Video-MME reader raises; that
+    video's questions fail as bad_subtitles, the others are answered (lmms-eval itself would stop the run)."""
+    copy = synthetic.make_videomme(tmp_path / "copy")
+    srt = copy / "subtitle" / "demo_001.srt"
+    srt.write_text(srt.read_text().replace(",", "."))
+    cell = run_cell("task=videomme", f"task.data_dir={copy}", "rag=subtitles", "aux=packaged", "limit=8",
+                    f"results_dir={tmp_path / 'out'}", f"cache_dir={tmp_path / 'out' / '.cache'}")
+    metrics, samples = read_cell(cell)
+    bad = [s for s in samples if s["video"] and s["video"].endswith("demo_001.mp4")]
+    assert len(bad) == 4 and all(s["error_kind"] == "bad_subtitles" for s in bad)
+    assert all("lmms-eval's Video-MME subtitle reader cannot read" in s["error"] for s in bad)
+    assert metrics["n_failed"] == 4 and all(s["error"] is None for s in samples if s not in bad)

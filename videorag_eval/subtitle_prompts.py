@@ -11,7 +11,7 @@
   covering one of ``compute_frame_timestamps(duration, 16)`` (the clip's frames), in file order. The video
   adapters take one video, so the lines go before the question as one block, without ``<image>`` markers.
 
-The file is first read by ``subtitles.py`` (a malformed cue fails that video's questions with an error
+The file is first read by ``subtitle_files.py`` (a malformed cue fails that video's questions with an error
 naming the cue); a file that lmms-eval's reader cannot read fails them too (``UnreadableSubtitles``).
 """
 
@@ -26,7 +26,7 @@ from typing import Any, Mapping
 import yaml
 
 from .records import AuxDoc
-from .subtitles import UnreadableSubtitles, parse_srt
+from .subtitle_files import UnreadableSubtitles, parse_srt
 
 VIDEOMME_HEADER = "This video's subtitles are listed below: \n"
 VIDEOMME_NONE = "No subtitles available"
