@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import dataclasses
 import logging
+import re
 import time
 from collections import Counter
 from typing import Any, Callable
@@ -35,6 +36,10 @@ from .safe_paths import UnsafePath
 from .subtitles import SubtitleError
 
 log = logging.getLogger(__name__)
+
+# lmms-eval's llava_vid (and oryx) adapters answer this text, instead of raising, when their own decoder fails
+# on a video ("Video <path> can not load, check the source"): a data failure of that question, never an answer
+CANNOT_LOAD = re.compile(r"^Video .+ can not load, check the source$", re.DOTALL)
 
 DECOUPLE_GEN_KWARGS = {"max_new_tokens": 256, "temperature": 0, "do_sample": False, "num_beams": 1, "until": []}
 
@@ -354,8 +359,11 @@ class VideoRAG(lmms):
     def _generate(self, req: Instance, new_context: str | None, aux_text: str | None = None) -> str:
         """Ask the inner model; with no auxiliary text, exactly the original request."""
         new_req = req if new_context is None else self._replace_text(req, new_context, aux_text=aux_text)
-        out = self.inner.generate_until([self._linked(new_req)])[0]
-        return out if isinstance(out, str) else getattr(out, "text", str(out))
+        out = _text(self.inner.generate_until([self._linked(new_req)])[0])
+        if CANNOT_LOAD.match(out.strip()):
+            raise VideoProblem("unreadable_video", f"unreadable_video: the inner model could not load the video and "
+                                                   f"answered {out.strip()!r} (its own decoder failed; not scored as an answer)")
+        return out
 
 
 def _text(out: Any) -> str:
