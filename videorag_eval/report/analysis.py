@@ -205,11 +205,12 @@ def analyse(cells: list[Cell], b: int = stats.DEFAULT_B, seed: int = stats.DEFAU
         row = {
             "model": cell.model, "task": cell.task, "frames": cell.frames, "rag": cell.rag, "threshold": cell.threshold,
             "method": cell.method, "accuracy": cell.accuracy, "ci_low": acc.low, "ci_high": acc.high, "n": cell.n,
-            "accuracy_metric": cell.metrics.get("accuracy_metric", "accuracy"),
-            "accuracy_micro": cell.metrics.get("accuracy_micro", cell.accuracy),
             "n_failed": cell.n_failed, "n_videos": acc.n_videos, "n_degraded": cell.n_degraded, "limit": cell.limit,
             "parser": cell.parser, "cell": cell.rel,
         }
+        # the headline's name (cells written before it was named: micro accuracy) and micro accuracy beside it
+        row.update(accuracy_metric=cell.metrics.get("accuracy_metric", "accuracy"),
+                   accuracy_micro=cell.metrics.get("accuracy_micro", cell.accuracy))
         if cell.is_none:
             row.update(delta_vs_none=0.0, delta_ci_low=0.0, delta_ci_high=0.0, p_vs_none=None, p_mcnemar_vs_none=None,
                        n_paired=int(cell.answered.sum()), fixed=0, broken=0, none_cell=cell.rel)
