@@ -65,7 +65,7 @@ def test_other_adapters_and_chat_style(model, style, copies, results, e2e_cache)
     assert all(s["aux"].get("asr") is not None for s in samples)
 
 
-def test_subtitles_arm_longvideobench_gives_every_line(copies, results, e2e_cache):
+def test_subtitles_arm_longvideobench_answers_speech(copies, results, e2e_cache):
     metrics, samples = read_cell(run_cell("task=longvideobench", f"task.data_dir={copies['longvideobench']}",
                                           "rag=subtitles", "aux=packaged", f"results_dir={results}", f"cache_dir={e2e_cache}"))
     assert metrics["rag"]["subtitles"] is True and metrics["aux_retrieved"]["subtitles"] > 0
@@ -74,18 +74,17 @@ def test_subtitles_arm_longvideobench_gives_every_line(copies, results, e2e_cach
     assert sum(s["correct"] for s in speech) >= 0.8 * len(speech)
 
 
-def test_subtitles_arm_videomme_picks_cues_at_the_cells_frames(copies, results, e2e_cache):
-    counts = {}
+def test_subtitles_arm_videomme_does_not_depend_on_the_cells_frames(copies, results, e2e_cache):
+    prompts = {}
     for frames in (8, 32):
         metrics, samples = read_cell(run_cell("task=videomme", f"task.data_dir={copies['videomme']}", "rag=subtitles",
                                               "aux=packaged", f"frames={frames}", f"results_dir={results}",
                                               f"cache_dir={e2e_cache}"))
-        counts[frames] = metrics["aux_retrieved"]["subtitles"]
-        for s in samples:
-            docs = s["aux_docs"]["subtitles"]
-            assert [d["start"] for d in docs] == sorted(d["start"] for d in docs)  # chronological
-    # as lmms-eval's with-subtitle task: cues covering the sampled frames, so more frames, more cues
-    assert 0 < counts[8] < counts[32]
+        prompts[frames] = [s["prompt"] for s in samples]
+        speech = [s for s in samples if s["categories"]["source"] == "asr"]
+        assert sum(s["correct"] for s in speech) >= 0.8 * len(speech)
+    # as lmms-eval's videomme_w_subtitle: cues under its own frame_num (32), whatever frames the LVLM gets
+    assert prompts[8] == prompts[32]
 
 
 def test_mlvu_has_no_subtitles_arm(copies, results, e2e_cache):

@@ -1,8 +1,6 @@
 import pytest
 
-from videorag_eval.records import FrameSample
-from videorag_eval.subtitles import (SubtitleError, cues_at_frames, longvideobench_subtitles, parse_srt,
-                                     videomme_subtitles)
+from videorag_eval.subtitles import SubtitleError, UnreadableSubtitles, parse_srt
 
 SRT = """1
 00:00:01,000 --> 00:00:04,500
@@ -23,24 +21,6 @@ def test_srt_keeps_video_mme_white_font_text(tmp_path):
     path.write_text(SRT)
     assert parse_srt(path) == [(1.0, 4.5, "The tour starts in Lisbon."), (11.0, 13.8, "Our guide is Maria."),
                                (21.0, 23.7, "plain text cue")]
-
-
-def test_cues_are_those_covering_sampled_frames_in_order(tmp_path):
-    path = tmp_path / "v.srt"
-    path.write_text(SRT)
-    frames = FrameSample((0, 48, 88), (0.0, 12.0, 22.0), 4.0, 120, 30.0)
-    docs = cues_at_frames(parse_srt(path), frames)
-    assert [d.text for d in docs] == ["Our guide is Maria.", "plain text cue"]  # nothing sampled in 1-4.5 s
-
-
-def test_longvideobench_subtitle_json_both_shapes(tmp_path):
-    (tmp_path / "subtitles").mkdir()
-    (tmp_path / "subtitles" / "a.json").write_text('[{"start": "00:00:05.5", "end": "00:00:07", "line": "second"},'
-                                                   ' {"start": "00:00:01", "end": "00:00:02", "line": "first"}]')
-    (tmp_path / "subtitles" / "b.json").write_text('[{"timestamp": [3.0, 4.0], "text": "only"}]')
-    assert [(d.start, d.text) for d in longvideobench_subtitles(tmp_path, "a.json")] == [(1.0, "first"), (5.5, "second")]
-    assert [(d.start, d.end, d.text) for d in longvideobench_subtitles(tmp_path, "b.json")] == [(3.0, 4.0, "only")]
-    assert longvideobench_subtitles(tmp_path, "missing.json") == []
 
 
 # -- malformed files: a typed error naming the file, the cue and the line ---------------------------
@@ -86,9 +66,18 @@ def test_lenient_where_players_are(tmp_path):
 
 
 def test_videomme_subtitles_raise_on_malformed_file(tmp_path):
+    from videorag_eval.subtitle_prompts import task_kwargs, videomme_prompt
+
     (tmp_path / "subtitle").mkdir()
     (tmp_path / "subtitle" / "v1.srt").write_text("1\n00:00:01,000 --> oops\ntext\n")
-    frames = FrameSample((0,), (1.5,), 4.0, 120, 30.0)
+    kwargs = task_kwargs("videomme/videomme_w_subtitle.yaml", None)
+    doc = {"videoID": "v1", "question": "Q?", "options": ["A. a", "B. b"]}
     with pytest.raises(SubtitleError, match=r"v1\.srt: cue 1"):
-        videomme_subtitles(tmp_path, "v1", frames)
-    assert videomme_subtitles(tmp_path, "v2", frames) == []  # no file: no subtitles (as in Video-MME)
+        videomme_prompt(doc, tmp_path, kwargs)
+    # a file players accept but lmms-eval's own reader does not ('.' before milliseconds): a data failure too
+    (tmp_path / "subtitle" / "v1.srt").write_text("1\n00:00:01.000 --> 00:00:02.000\ntext\n")
+    with pytest.raises(UnreadableSubtitles, match=r"v1\.srt: lmms-eval's Video-MME subtitle reader cannot read"):
+        videomme_prompt(doc, tmp_path, kwargs)
+    # no file: lmms-eval's "No subtitles available" prompt (Video-MME has no subtitles for some videos)
+    none = videomme_prompt({**doc, "videoID": "v2"}, tmp_path, kwargs)
+    assert none.docs == [] and none.context.startswith("This video's subtitles are listed below: \nNo subtitles available\n")

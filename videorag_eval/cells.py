@@ -24,6 +24,8 @@ def identity(cfg: DictConfig) -> dict[str, Any]:
     data = OmegaConf.to_container(cfg, resolve=True)
     for key in _NOT_IDENTITY:
         data.pop(key, None)
+    if isinstance(data.get("model"), dict):  # the model's default frames: `frames` (resolved) is the identity
+        data["model"].pop("frames", None)
     rag = data.get("rag", {})
     if not any(rag.get(s) for s in ("asr", "ocr", "det")):
         for key in ("threshold", "decouple", "preset"):

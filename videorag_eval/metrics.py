@@ -14,7 +14,8 @@ from .settings import RagSettings
 def score_fields(cfg: DictConfig, records: list[dict[str, Any]]) -> tuple[dict[str, Any], list[dict[str, Any]]]:
     """The parts of metrics.json that depend on the parser: (fields, scored records). Recomputed
     from stored predictions when only ``parser`` changes (no model is run again)."""
-    from .scoring import PARSERS, accuracy, by_category, official_scores, score_records
+    from .headline import headline_fields, headline_value
+    from .scoring import PARSERS, by_category, official_scores, score_records
 
     schema = get_schema(cfg.task.schema)
     scored = score_records(records, cfg.parser, schema.name, int(cfg.seed))
@@ -29,7 +30,7 @@ def score_fields(cfg: DictConfig, records: list[dict[str, Any]]) -> tuple[dict[s
                 kind = w.get("kind", "warning") if isinstance(w, dict) else str(w)
                 degraded[kind] = degraded.get(kind, 0) + 1
     fields = {
-        "accuracy": accuracy(scored),
+        **headline_fields(schema.name, scored),  # accuracy = the benchmark's official metric, named; accuracy_micro
         "n": len(scored),
         "n_failed": sum(1 for r in scored if r.get("error")),  # questions that could not be asked
         "n_degraded": sum(1 for r in scored if not r.get("error") and r.get("warnings")),  # answered with a warning
@@ -40,8 +41,9 @@ def score_fields(cfg: DictConfig, records: list[dict[str, Any]]) -> tuple[dict[s
         "by_category_n": n_by,
         "official": official_scores(schema.name, scored),
         "parser": cfg.parser,
-        # the same predictions under every parser, so a parser change never needs a re-run to compare
-        "accuracy_by_parser": {p: accuracy(score_records(records, p, schema.name, int(cfg.seed))) for p in PARSERS},
+        # the same predictions under every parser (the headline metric), so a parser change never needs a re-run
+        "accuracy_by_parser": {p: headline_value(schema.name, score_records(records, p, schema.name, int(cfg.seed)))
+                               for p in PARSERS},
     }
     return fields, scored
 

@@ -192,16 +192,19 @@ class AuxPipeline:
         return value
 
     # -- per question -------------------------------------------------------------------------
-    def augment(self, question: Question, request: DecoupledRequest, subtitles: list[AuxDoc] | None = None) -> AugmentResult:
+    def augment(self, question: Question, request: DecoupledRequest, subtitles=None) -> AugmentResult:
+        """``subtitles``: the question's ``subtitle_prompts.SubtitlePrompt`` (the benchmark's own subtitles arm):
+        its lines are recorded, its block (if any) goes before the question; a whole prompt (Video-MME) is the
+        wrapper's to use."""
         result = AugmentResult()
         if not self.rag.active:
             return result
         if self.rag.subtitles:
-            docs = subtitles or []
+            docs = list(subtitles.docs) if subtitles is not None else []
             result.retrieved["subtitles"] = docs
             result.candidates["subtitles"] = len(docs)
-            if docs:
-                result.blocks["subtitles"] = render_block("subtitles", docs, timestamps=self.rag.timestamps)
+            if subtitles is not None and subtitles.block:
+                result.blocks["subtitles"] = subtitles.block
         if not self.rag.sources:
             return result
         digest, info, frames = self.open_video(question.video)

@@ -69,8 +69,25 @@ def assemble(context: str, blocks: dict[str, str], order: str = "paper") -> str:
     return "\n".join(parts + [context]) if parts else context
 
 
+# A benchmark's own subtitle prompt (lmms-eval's videomme_w_subtitle): its header line, and the line that
+# starts the question part after the subtitles (its option prompt; "Question: " in the qwen3_vl format).
+BENCHMARK_SUBTITLES = ("This video's subtitles are listed below:",
+                       ("Select the best answer to the following multiple-choice question", "Question: "))
+
+
+def _split_benchmark_subtitles(prompt: str) -> tuple[str, str] | None:
+    header, ends = BENCHMARK_SUBTITLES
+    first, _, tail = prompt.partition("\n")
+    if first.strip() != header:
+        return None
+    lines = tail.split("\n")
+    cut = next((i for i, line in enumerate(lines) if line.startswith(ends)), len(lines))
+    return "\n".join(lines[:cut]), "\n".join(lines[cut:])
+
+
 def split_augmented(prompt: str) -> tuple[dict[str, str], str]:
-    """Inverse of ``assemble``: ({source: block body}, the task's own context)."""
+    """Inverse of ``assemble``: ({source: block body}, the task's own context). A Video-MME
+    with-subtitles prompt (lmms-eval's) counts as a ``subtitles`` block before its question."""
     found: dict[str, str] = {}
     rest = prompt
     by_header = {h: s for s, h in HEADERS.items()}
@@ -78,6 +95,9 @@ def split_augmented(prompt: str) -> tuple[dict[str, str], str]:
         first, _, tail = rest.partition("\n")
         source = by_header.get(first.strip())
         if source is None:
+            benchmark = _split_benchmark_subtitles(rest)
+            if benchmark is not None:
+                found["subtitles"], rest = benchmark
             return found, rest
         body, sep, rest = tail.partition("\n\n")
         found[source] = body

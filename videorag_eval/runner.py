@@ -126,7 +126,7 @@ def _evaluate(cfg: DictConfig, cell: Path) -> Path:
     if pipeline.rag.subtitles:
         from .subtitles import provider_for
 
-        subtitles = provider_for(str(cfg.task.name), data_dir, int(cfg.frames))
+        subtitles = provider_for(str(cfg.task.name), data_dir, int(cfg.frames), adapter=str(cfg.model.adapter))
     if pipeline.asr or pipeline.ocr:  # extract first, then free the extractors' memory for the LVLM
         from .lmms_tasks import question_videos
         from .parallel import videos_of_rank

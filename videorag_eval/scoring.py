@@ -46,21 +46,20 @@ def parse_mlvu_paper(response: str, letters: Sequence[str]) -> str:
     return m.group(1) if m else ""
 
 
-_LVB_PREFIXES = _PAPER_PREFIXES[:8]
+_NO_LETTER = "\x00"  # offered to lmms-eval's parser as the only "choice": its random pick then says "no letter found"
 
 
 def parse_longvideobench(response: str, letters: Sequence[str], fallback_key: str = "", seed: int = 0) -> str:
-    """LongVideoBench's own rule (lmms-eval and the paper's author): strip answer prefixes, first option
-    letter; when none is found, a random letter. Here the random letter is seeded per question
-    (seed, question id), so the same predictions always give the same score."""
-    s = (response or "").strip()
-    for prefix in _LVB_PREFIXES:
-        s = s.replace(prefix, "")
-    allowed = "".join(letters)
-    m = re.search(f"[{allowed}]", s)
-    if m is None:  # (lmms-eval also tests "over 10 words and no letter": the same condition)
+    """LongVideoBench's own rule, by lmms-eval's own ``parse_multi_choice_response`` (as the paper's author
+    wrote it): strip answer prefixes, then the first of ``[ABCDE]`` anywhere (whatever the question's
+    options), else a random letter. Here the random letter is seeded per question (seed, question id), so
+    the same predictions always give the same score; lmms-eval's is unseeded."""
+    from lmms_eval.tasks.longvideobench.utils import parse_multi_choice_response
+
+    parsed = parse_multi_choice_response(response or "", [_NO_LETTER], {})
+    if parsed == _NO_LETTER:
         return random.Random(f"{seed}:{fallback_key}").choice(list(letters))
-    return m.group(0)
+    return parsed
 
 
 PARSERS = ("lmms_eval", "paper")

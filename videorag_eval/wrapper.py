@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import dataclasses
 import logging
+import re
 import time
 from collections import Counter
 from typing import Any, Callable
@@ -35,6 +36,10 @@ from .safe_paths import UnsafePath
 from .subtitles import SubtitleError
 
 log = logging.getLogger(__name__)
+
+# lmms-eval's llava_vid (and oryx) adapters answer this text, instead of raising, when their own decoder fails
+# on a video ("Video <path> can not load, check the source"): a data failure of that question, never an answer
+CANNOT_LOAD = re.compile(r"^Video .+ can not load, check the source$", re.DOTALL)
 
 DECOUPLE_GEN_KWARGS = {"max_new_tokens": 256, "temperature": 0, "do_sample": False, "num_beams": 1, "until": []}
 
@@ -238,7 +243,8 @@ class VideoRAG(lmms):
         if request.raised:  # answered without the method's queries; a resume asks it again
             record["request_error"] = request.reason
             record["warnings"].append({"kind": "decoupling_raised", "message": request.reason})
-        subtitles = self.subtitles(question, doc) if (rag.subtitles and self.subtitles) else None
+        context = req.args[0]
+        subtitles = self.subtitles(question, doc, context) if (rag.subtitles and self.subtitles) else None
         aug = self.pipeline.augment(question, request, subtitles=subtitles)
         record["aux"] = {s: [d.text for d in docs] for s, docs in aug.retrieved.items()}
         record["aux_docs"] = {s: [d.to_dict() for d in docs] for s, docs in aug.retrieved.items()}
@@ -252,12 +258,19 @@ class VideoRAG(lmms):
             record["warnings"].append({"kind": kind, "message": message})
         if aug.problems or request.raised:
             self.counts["degraded"] += 1
-        context = req.args[0]
         aux_text = "\n".join(aug.blocks[s] for s in aug.blocks)
+        in_prompt = subtitles is not None and subtitles.context is not None  # the benchmark's own prompt (Video-MME)
+        if in_prompt:
+            context = subtitles.context
+            aux_text = "\n".join(filter(None, [subtitles.text, aux_text]))
         record["aux_tokens"], record["aux_tokens_method"] = count_tokens(aux_text, self._tokenize)
-        new_context = assemble(context, aug.blocks, rag.order) if aug.blocks else None
+        new_context = assemble(context, aug.blocks, rag.order) if (aug.blocks or in_prompt) else None
+        if in_prompt:
+            record["prompt"] = new_context  # the text the inner model gets (lmms-eval's with-subtitles prompt)
         t0 = time.perf_counter()
-        prediction = self._generate(req, new_context, aux_text=assemble("", aug.blocks, rag.order).strip() or None)
+        # chat style: the auxiliary text goes in as a text item before the question's, unless the whole prompt changed
+        chat_aux = None if in_prompt else (assemble("", aug.blocks, rag.order).strip() or None)
+        prediction = self._generate(req, new_context, aux_text=chat_aux)
         self.timings["generate"] += time.perf_counter() - t0
         return prediction
 
@@ -346,8 +359,11 @@ class VideoRAG(lmms):
     def _generate(self, req: Instance, new_context: str | None, aux_text: str | None = None) -> str:
         """Ask the inner model; with no auxiliary text, exactly the original request."""
         new_req = req if new_context is None else self._replace_text(req, new_context, aux_text=aux_text)
-        out = self.inner.generate_until([self._linked(new_req)])[0]
-        return out if isinstance(out, str) else getattr(out, "text", str(out))
+        out = _text(self.inner.generate_until([self._linked(new_req)])[0])
+        if CANNOT_LOAD.match(out.strip()):
+            raise VideoProblem("unreadable_video", f"unreadable_video: the inner model could not load the video and "
+                                                   f"answered {out.strip()!r} (its own decoder failed; not scored as an answer)")
+        return out
 
 
 def _text(out: Any) -> str:

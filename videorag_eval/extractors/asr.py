@@ -70,6 +70,8 @@ class WhisperASR:
             "model": s.model,
             "compute_type": self._compute_type(),
             "language": s.language,
+            # no language set: decided once per video (the first audio window's), not once per window
+            **({"language_decision": "per_video"} if s.language is None and s.chunking == "file" else {}),
             "vad_filter": s.vad_filter,
             "beam_size": s.beam_size,
             **({"chunking": s.chunking, "window": s.window} if s.chunking != "file" else {}),
@@ -109,6 +111,7 @@ class WhisperASR:
             raise NoAudioTrack(video_path)
         model = self._load()
         t0 = time.perf_counter()
+        extra_record: dict[str, Any] = {}
         if self.settings.chunking == "window":  # the official code: each 30-s window transcribed alone
             out, language, duration = self._transcribe_windows(model, video_path)
         else:
@@ -119,18 +122,23 @@ class WhisperASR:
                 from faster_whisper import BatchedInferencePipeline
 
                 transcribe, extra = BatchedInferencePipeline(model=model).transcribe, {"batch_size": self.settings.batch_size}
-            out, language, duration = [], None, 0.0
+            # One language decision per video: aux.asr.language, else Whisper's detection on the first audio
+            # window, then given to every later window (a window opening on music no longer flips the language)
+            out, language, duration, given = [], self.settings.language, 0.0, []
             for offset, audio in audio_windows(video_path, self.settings.audio_window):
-                segs, info = transcribe(audio, language=self.settings.language, vad_filter=self.settings.vad_filter,
+                given.append(language)
+                segs, info = transcribe(audio, language=language, vad_filter=self.settings.vad_filter,
                                         beam_size=self.settings.beam_size, condition_on_previous_text=False, **extra)
                 out += [{"start": round(s.start + offset, 2), "end": round(s.end + offset, 2), "text": s.text.strip()}
                         for s in segs]
                 language = language or info.language
                 duration = offset + info.duration
+            extra_record = {"language_from": "aux.asr.language" if self.settings.language else "first audio window",
+                            "window_languages": given}  # the language each window was transcribed with (None: detected)
         self.seconds_transcribing += time.perf_counter() - t0
         self.videos_transcribed += 1
         self.cache.put_json(self.namespace, key, {"segments": out, "language": language, "duration": duration,
-                                                  "path": video_path}, group=video_hash)
+                                                  "path": video_path, **extra_record}, group=video_hash)
         return out
 
     def _transcribe_windows(self, model, video_path: str):

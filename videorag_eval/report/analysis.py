@@ -16,7 +16,8 @@ from .cells import Cell
 FEW_VIDEOS = 10  # below this many videos a cluster bootstrap is not to be trusted (noted in the report)
 
 ABLATION_COLUMNS = [
-    "model", "task", "frames", "rag", "threshold", "method", "accuracy", "ci_low", "ci_high", "n", "n_failed",
+    "model", "task", "frames", "rag", "threshold", "method", "accuracy", "accuracy_metric", "ci_low", "ci_high",
+    "accuracy_micro", "n", "n_failed",
     "delta_vs_none", "delta_ci_low", "delta_ci_high", "delta_vs_subtitles", "p_vs_none",
     "p_mcnemar_vs_none", "n_paired", "fixed", "broken", "n_videos", "n_degraded", "limit", "parser", "none_cell", "cell",
 ]
@@ -106,6 +107,64 @@ def _paired(group: Group, a: Cell, b: Cell) -> tuple[np.ndarray, np.ndarray, np.
     return a_c[both], b_c[both], group.video_of_q[both], both
 
 
+# headline metrics that average per-category accuracy (metrics.json accuracy_metric -> the category key):
+# their interval and paired deltas are macro too, so a row's numbers are all of one metric
+MACRO_METRICS = {"mlvu_m_avg": "task_type"}
+
+
+def _macro_codes(cell: Cell) -> tuple[np.ndarray, int] | None:
+    """For a cell whose headline is a macro metric: (group index per question, -1 for a question with no
+    category, i.e. failed before its doc was read; number of groups); else None."""
+    key = MACRO_METRICS.get(str(cell.metrics.get("accuracy_metric")))
+    if key is None:
+        return None
+    labels = [c.get(key) for c in cell.categories]
+    names = {name: i for i, name in enumerate(sorted({str(x) for x in labels if x is not None}))}
+    return np.array([names.get(str(x), -1) if x is not None else -1 for x in labels], dtype=np.int64), len(names)
+
+
+def _accuracy_stat(cell: Cell, group: Group, video_index: np.ndarray):
+    macro = _macro_codes(cell)
+    if macro is None:
+        return stats.prepare_accuracy(cell.correct, video_index, group.rep)
+    codes, n = macro
+    keep = codes >= 0
+    return stats.prepare_macro_accuracy(cell.correct[keep], video_index[keep], codes[keep], n, group.rep)
+
+
+def _paired_labels(cell: Cell, group: Group, qpos: np.ndarray) -> tuple[np.ndarray, int] | None:
+    """This cell's macro group of each paired question (``qpos``: group question indices), or None."""
+    macro = _macro_codes(cell)
+    if macro is None:
+        return None
+    codes, n = macro
+    label_of_q = np.full(len(group.qindex), -1, dtype=np.int64)
+    label_of_q[group.cell_q[cell.rel]] = codes
+    return label_of_q[qpos], n
+
+
+def _delta_stat(cell: Cell, group: Group, other: Cell):
+    a, bb, v, qpos = _paired(group, cell, other)
+    labels = _paired_labels(cell, group, qpos)
+    if labels is None:
+        return stats.prepare_delta(a, bb, v, group.rep)
+    lab, n = labels
+    keep = lab >= 0
+    return stats.prepare_macro_delta(a[keep], bb[keep], v[keep], lab[keep], n, group.rep)
+
+
+def _point_delta(cell: Cell, group: Group, other: Cell) -> float | None:
+    """The paired delta's estimate only (no interval), in the cell's headline metric."""
+    a, bb, _, qpos = _paired(group, cell, other)
+    diff = a.astype(float) - bb.astype(float)
+    labels = _paired_labels(cell, group, qpos)
+    if labels is not None:
+        lab, _ = labels
+        per = [diff[lab == g].mean() for g in np.unique(lab[lab >= 0])]
+        return 100.0 * float(np.mean(per)) if per else None
+    return 100.0 * diff.mean() if diff.size else None
+
+
 @dataclass
 class Analysis:
     cells: list[Cell]
@@ -130,13 +189,12 @@ def analyse(cells: list[Cell], b: int = stats.DEFAULT_B, seed: int = stats.DEFAU
     for cell in cells:  # first every statistic is registered with its group's Replicator ...
         group = groups[cell.pairing]
         vid = group.video_of_q[group.cell_q[cell.rel]]
-        acc = stats.prepare_accuracy(cell.correct, vid, group.rep)
+        acc = _accuracy_stat(cell, group, vid)  # the headline metric's interval (macro for MLVU's M-Avg)
         none, why = (cell, "") if cell.is_none else _baseline(cell, group, "none")
         baselines[cell.rel] = (none, why)
         delta = None
         if none is not None and not cell.is_none:
-            a, bb, v, _ = _paired(group, cell, none)
-            delta = stats.prepare_delta(a, bb, v, group.rep)
+            delta = _delta_stat(cell, group, none)
         pending.append((cell, group, acc, none, why, delta))
     finish_categories = category_rows(cells, groups, baselines)
     for cell, group, acc_result, none, why, delta in pending:  # ... then one product per group gives them all
@@ -150,6 +208,9 @@ def analyse(cells: list[Cell], b: int = stats.DEFAULT_B, seed: int = stats.DEFAU
             "n_failed": cell.n_failed, "n_videos": acc.n_videos, "n_degraded": cell.n_degraded, "limit": cell.limit,
             "parser": cell.parser, "cell": cell.rel,
         }
+        # the headline's name (cells written before it was named: micro accuracy) and micro accuracy beside it
+        row.update(accuracy_metric=cell.metrics.get("accuracy_metric", "accuracy"),
+                   accuracy_micro=cell.metrics.get("accuracy_micro", cell.accuracy))
         if cell.is_none:
             row.update(delta_vs_none=0.0, delta_ci_low=0.0, delta_ci_high=0.0, p_vs_none=None, p_mcnemar_vs_none=None,
                        n_paired=int(cell.answered.sum()), fixed=0, broken=0, none_cell=cell.rel)
@@ -165,8 +226,7 @@ def analyse(cells: list[Cell], b: int = stats.DEFAULT_B, seed: int = stats.DEFAU
         else:
             subs, _ = _baseline(cell, group, "subtitles")
             if subs is not None:
-                a, bb, _, _ = _paired(group, cell, subs)
-                row["delta_vs_subtitles"] = 100.0 * (a.astype(float) - bb.astype(float)).mean() if a.size else None
+                row["delta_vs_subtitles"] = _point_delta(cell, group, subs)
         rows.append(row)
     ablation = pd.DataFrame(rows).reindex(columns=ABLATION_COLUMNS)
     return Analysis(cells, groups, ablation, finish_categories(), baselines, notes)

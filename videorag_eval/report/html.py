@@ -146,7 +146,7 @@ def write_cell_page(cell: Cell, analysis: Analysis, out: Path) -> Path:
     row = analysis.ablation[analysis.ablation["cell"] == cell.rel].iloc[0]
     parts = [_head(cell.rel), "<p><a href='../index.html'>← report</a></p>",
              f"<h1>{escape(cell.model)} · {escape(cell.task)} · {cell.frames} frames · {escape(cell.setting)}</h1>",
-             f"<p>accuracy <b>{row['accuracy']:.1f}</b> [{row['ci_low']:.1f}, {row['ci_high']:.1f}], n={cell.n}, "
+             f"<p>{escape(str(row['accuracy_metric']))} <b>{row['accuracy']:.1f}</b> [{row['ci_low']:.1f}, {row['ci_high']:.1f}], n={cell.n}, "
              f"failed {cell.n_failed}; cell <code>{escape(str(cell.path))}</code></p>"]
     if none is not None and none is not cell:
         parts.append(f"<p>compared with <a href='../{escape(page_name(none.rel))}'>{escape(none.rel)}</a> "

@@ -223,3 +223,60 @@ def grouped_deltas(diff: np.ndarray, video_index: np.ndarray, group_index: np.nd
                    counts: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """Paired deltas (percentage points) per group of questions at once, with cluster-bootstrap intervals."""
     return prepare_grouped(diff, video_index, group_index, n_groups, Replicator(counts))()
+
+
+def _macro_columns(values: np.ndarray, video_index: np.ndarray, group_index: np.ndarray, n_groups: int,
+                   rep: Replicator) -> tuple[slice, np.ndarray, float]:
+    """Registers per-(video, group) sums and sizes; (columns, groups present, estimate in percent:
+    the mean over the groups present of each group's mean)."""
+    n_videos = rep.counts.shape[1]
+    cells = video_index * n_groups + group_index
+    sums = np.bincount(cells, weights=values.astype(np.float64), minlength=n_videos * n_groups).reshape(n_videos, n_groups)
+    sizes = np.bincount(cells, minlength=n_videos * n_groups).reshape(n_videos, n_groups).astype(np.float64)
+    n = sizes.sum(axis=0)
+    has = n > 0
+    est = float(100.0 * np.mean(sums.sum(axis=0)[has] / n[has])) if has.any() else float("nan")
+    return rep.add(sums, sizes), has, est
+
+
+def _macro_replicates(rep: Replicator, cols: slice, has: np.ndarray) -> np.ndarray:
+    """Per resample, the mean over the groups present (a group no drawn video has is left out of it)."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)  # a resample with no question of any group: NaN
+        return 100.0 * np.nanmean(rep.ratios(cols)[:, has], axis=1)
+
+
+def prepare_macro_accuracy(correct: np.ndarray, video_index: np.ndarray, group_index: np.ndarray, n_groups: int,
+                           rep: Replicator) -> Callable[[], Interval]:
+    """A macro accuracy (MLVU's M-Avg: the mean over task types present of each type's accuracy) with its
+    cluster-bootstrap interval over videos; ``group_index`` gives each question's type."""
+    cols, has, est = _macro_columns(correct, video_index, group_index, n_groups, rep)
+    n_videos = int(np.count_nonzero(np.bincount(video_index, minlength=rep.counts.shape[1])))
+
+    def result() -> Interval:
+        lo, hi = percentile_interval(_macro_replicates(rep, cols, has))
+        return Interval(est, min(lo, est), max(hi, est), int(correct.size), n_videos)
+
+    return result
+
+
+def prepare_macro_delta(a_correct: np.ndarray, b_correct: np.ndarray, video_index: np.ndarray, group_index: np.ndarray,
+                        n_groups: int, rep: Replicator) -> Callable[[], Delta]:
+    """The paired delta of a macro accuracy over already paired questions: the mean over the groups
+    present of each group's paired delta (= macro(a) - macro(b) on those questions)."""
+    diff = a_correct.astype(np.float64) - b_correct.astype(np.float64)
+    n = int(diff.size)
+    a_only = int(np.count_nonzero(diff > 0))
+    b_only = int(np.count_nonzero(diff < 0))
+    if n == 0:
+        nan = float("nan")
+        return lambda: Delta(nan, nan, nan, nan, nan, 0, 0, 0)
+    cols, has, est = _macro_columns(diff, video_index, group_index, n_groups, rep)
+
+    def result() -> Delta:
+        reps = _macro_replicates(rep, cols, has)
+        lo, hi = percentile_interval(reps)
+        return Delta(est, min(lo, est), max(hi, est), bootstrap_p(reps, est), mcnemar_exact(a_only, b_only), n,
+                     a_only, b_only)
+
+    return result

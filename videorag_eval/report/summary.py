@@ -6,15 +6,28 @@ from pathlib import Path
 from typing import Any
 
 
+def headline(metrics: dict[str, Any]) -> str:
+    """The headline number named by its metric, with micro accuracy beside it when they differ, e.g.
+    ``mlvu_m_avg 34.4% (micro accuracy 50.0%)``; cells written before the metric was named say ``accuracy``."""
+    name = metrics.get("accuracy_metric", "accuracy")
+    text = f"{name} {metrics['accuracy']:.1f}%"
+    micro = metrics.get("accuracy_micro")
+    if micro is not None and abs(micro - metrics["accuracy"]) > 1e-9:
+        text += f" (micro accuracy {micro:.1f}%)"
+    return text
+
+
 def print_summary(metrics: dict[str, Any], cell: Path, skipped: bool = False) -> None:
     rag = metrics["rag"]
     lines = [
         f"videorag_eval: {metrics['model']} on {metrics['task']}, {metrics['frames']} frames, rag={rag.get('label')}"
         + ("  (finished earlier; not run again)" if skipped else ""),
-        f"  accuracy {metrics['accuracy']:.1f}% over n={metrics['n']} questions; failed {metrics['n_failed']}"
+        f"  {headline(metrics)} over n={metrics['n']} questions; failed {metrics['n_failed']}"
         + f", degraded {metrics.get('n_degraded', 0)}"
         + (f" {metrics['failures']}" if metrics.get("failures") else "") + f"; parser={metrics['parser']}",
     ]
+    if metrics.get("accuracy_note"):
+        lines.append(f"  ({metrics['accuracy_note']})")
     official = {k: v for k, v in (metrics.get("official") or {}).items() if isinstance(v, (int, float))}
     if official and set(official) != {"videomme_accuracy"}:
         lines.append("  official: " + ", ".join(f"{k} {v:.1f}" for k, v in official.items()))

@@ -55,7 +55,7 @@ class Table:
 
 
 def ablation_table(analysis: Analysis) -> Table:
-    header = ["model", "task", "frames", "rag", "method", "accuracy", "95% CI", "n", "failed", "Δ vs none",
+    header = ["model", "task", "frames", "rag", "method", "accuracy", "metric", "95% CI", "n", "failed", "Δ vs none",
               "Δ 95% CI", "p vs none", "fixed/broken", "Δ vs subtitles", "cell"]
     rows = []
     for r in analysis.ablation.itertuples(index=False):
@@ -63,11 +63,14 @@ def ablation_table(analysis: Analysis) -> Table:
         ci = f"[{r.ci_low:.1f}, {r.ci_high:.1f}]"
         dci = f"[{r.delta_ci_low:+.1f}, {r.delta_ci_high:+.1f}]" if pd.notna(r.delta_ci_low) and r.rag != "none" else ""
         fb = f"{int(r.fixed)}/{int(r.broken)}" if pd.notna(r.fixed) and r.rag != "none" else ""
-        rows.append([r.model, r.task, str(r.frames), rag, r.method, f"{r.accuracy:.1f}", ci, str(r.n), str(r.n_failed),
+        rows.append([r.model, r.task, str(r.frames), rag, r.method, f"{r.accuracy:.1f}", str(r.accuracy_metric), ci,
+                     str(r.n), str(r.n_failed),
                      fmt(r.delta_vs_none, signed=True) if r.rag != "none" else "", dci, fmt_p(r.p_vs_none), fb,
                      fmt(r.delta_vs_subtitles, signed=True) if r.rag != "subtitles" else "", r.cell])
-    note = ("Accuracy in percent over all questions (failed questions count as wrong); 95% CI: bootstrap over videos. "
-            "Δ: percentage points against the `none` cell of the same model, task, frames, data and limit, paired on "
+    note = ("Accuracy in percent, the benchmark's official metric named in `metric` (`mlvu_m_avg`: MLVU's M-Avg, the "
+            "mean of per-task-type accuracy over the types present; `videomme_accuracy` / `lvb_accuracy`: over all "
+            "questions; `accuracy_micro` in ablation.csv); failed questions count as wrong; 95% CI: bootstrap over videos. "
+            "Δ (in the same metric): percentage points against the `none` cell of the same model, task, frames, data and limit, paired on "
             "the questions both answered; p: paired bootstrap over videos (two-sided); fixed/broken: questions right "
             "only with RAG / only without.")
     return Table("Ablation: one row per cell", header, rows, set(), links=list(analysis.ablation["cell"]), note=note)
@@ -87,7 +90,9 @@ def paper_table(analysis: Analysis) -> tuple[Table, pd.DataFrame]:
     df = analysis.ablation
     tasks = sorted(df["task"].unique())
     keys = sorted({(m, f) for m, f in zip(df["model"], df["frames"])}, key=lambda k: (k[0], k[1]))
-    header = ["model", "frames"] + [f"{t}: {label}" for t in tasks for label, _ in PAPER_COLUMNS]
+    metric_of = {t: ", ".join(sorted({str(m) for m in df.loc[df["task"] == t, "accuracy_metric"].dropna()})) for t in tasks}
+    header = ["model", "frames"] + [f"{t} ({metric_of[t]}): {label}" if metric_of[t] else f"{t}: {label}"
+                                    for t in tasks for label, _ in PAPER_COLUMNS]
     values: list[list[float | None]] = []
     cells: list[list[str]] = []
     records = []
@@ -113,6 +118,7 @@ def paper_table(analysis: Analysis) -> tuple[Table, pd.DataFrame]:
                 texts.append(text)
                 records.append({"model": model, "frames": frames, "task": task, "column": label, "rag": row["rag"],
                                 "threshold": row["threshold"], "method": row["method"], "accuracy": row["accuracy"],
+                                "accuracy_metric": row["accuracy_metric"],
                                 "ci_low": row["ci_low"], "ci_high": row["ci_high"],
                                 "delta_vs_none": row["delta_vs_none"] if rag != "none" else None, "cell": row["cell"]})
         values.append(vals)
@@ -123,7 +129,8 @@ def paper_table(analysis: Analysis) -> tuple[Table, pd.DataFrame]:
         if col:
             best = max(col)
             bold |= {(i, j + 2) for i, v in enumerate(values) if v[j] is not None and v[j] == best}
-    note = ("Accuracy in percent; in parentheses the paired delta against `none`. With Video-RAG = `rag=full` "
+    note = ("Each benchmark's official metric, in percent, named in the header (MLVU: M-Avg over the task types present); "
+            "in parentheses the paired delta against `none`, in the same metric. With Video-RAG = `rag=full` "
             "(ASR+OCR+DET; method `default` and threshold nearest 0.3 when several). Best per column in bold.")
     return Table("Paper-style table", header, cells, bold, note=note), pd.DataFrame(records)
 
