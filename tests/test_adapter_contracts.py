@@ -62,6 +62,39 @@ def _init_params(class_path: str) -> tuple[set[str], bool, str]:
 
 
 REAL = [p for p in CONFIGS if _model_node(p)["adapter"] not in OWN]
+# Keys an adapter hands on to its engine through **kwargs (checked in its source below).
+PASSED_ON = {"vllm": {"limit_mm_per_prompt"}}
+# The source line by which an adapter refuses more than one request per batch.
+BATCH_ONE_EVIDENCE = {
+    "llava_vid": "assert self.batch_size_per_gpu == 1",
+    "llava_onevision": "assert self.batch_size_per_gpu == 1",
+    "longva": "assert self.batch_size_per_gpu == 1",
+    "video_llava": "assert self.batch_size_per_gpu == 1",
+    "llava_hf": "assert self.batch_size_per_gpu == 1",
+    "internvl2": "assert batch_size == 1",
+}
+
+
+def test_vllm_hands_extra_arguments_to_its_engine():
+    path, _ = _source_of("lmms_eval.models.simple.vllm")
+    text = path.read_text()
+    assert "self.client = LLM(" in text and "**kwargs," in text.split("self.client = LLM(", 1)[1].split(")", 1)[0]
+
+
+@pytest.mark.parametrize("path", REAL, ids=lambda p: p.stem)
+def test_batch_settings_match_the_adapter(path):
+    """batch_arg is the adapter's own argument; an adapter that asserts batch size 1 has max_batch_size 1."""
+    node = _model_node(path)
+    spec = SPECS[node["adapter"]]
+    module, _ = spec.class_path.rsplit(".", 1)
+    text = _source_of(module)[0].read_text()
+    if node["adapter"] in BATCH_ONE_EVIDENCE:
+        assert BATCH_ONE_EVIDENCE[node["adapter"]] in text
+        assert node.get("max_batch_size") == 1 and not node.get("batch_arg"), path.name
+    if node.get("batch_arg"):
+        params, _, _ = _init_params(spec.class_path)
+        assert node["batch_arg"] in params
+        assert node.get("max_batch_size") is None
 
 
 def test_every_model_config_is_checked():
@@ -81,7 +114,9 @@ def test_model_args_are_accepted_by_the_adapter(path):
         keys.add(node["frame_arg"])
     if node.get("tiny"):
         keys.add("pretrained")  # the runner passes the built model's path
-    unknown = sorted(keys - params)
+    if node.get("batch_arg"):
+        keys.add(node["batch_arg"])
+    unknown = sorted(keys - params - PASSED_ON.get(node["adapter"], set()))
     how = "asserts kwargs == {}: construction fails" if strict else "ignores unknown keys: the setting would be silently lost"
     assert not unknown, f"{path.name}: {spec.name}.__init__ has no parameter {unknown} ({how})"
 
@@ -106,6 +141,7 @@ TEXT_ONLY_EVIDENCE = {
     "qwen2_vl": "processed_visuals + [{\"type\": \"text\"",
     "qwen2_5_vl": "processed_visuals + [{\"type\": \"text\"",
     "qwen3_vl": "processed_visuals + [{\"type\": \"text\"",
+    "vllm": "if None in visuals:",
 }
 
 
@@ -122,10 +158,15 @@ def test_adapter_facts_hold_in_the_installed_source(name):
         assert TEXT_ONLY_EVIDENCE[name] in text
     elif name in NO_TEXT_ONLY_EVIDENCE:
         assert NO_TEXT_ONLY_EVIDENCE[name] in text
-    if spec.video_suffixes is not None:  # the adapter only treats these names as video
+    if spec.video_suffixes is not None and name == "vllm":  # substring tests, one per suffix
+        assert all(f'"{suffix}" in visual' in text for suffix in spec.video_suffixes)
+    elif spec.video_suffixes is not None:  # the adapter only treats these names as video
         assert f"visual.endswith({spec.video_suffixes!r})".replace("'", '"') in text
     if spec.sampler == "llava_vid":
         assert "if len(frame_idx) > max_frames_num or force_sample:" in text
+    if spec.sampler == "uniform_last":
+        assert "np.linspace(0, total_frame_num - 1, self.max_frame_num, dtype=int)" in text
+        assert "uniform_sampled_frames = np.append(uniform_sampled_frames, total_frame_num - 1)" in text
     if spec.sampler == "qwen_vl_utils":
         assert "indices = np.linspace(" in text and "indices = np.unique(indices)" in text
 

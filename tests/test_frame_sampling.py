@@ -152,3 +152,34 @@ def test_pipeline_reads_the_adapters_frames(tmp_path):
         assert rec["indices"] == index_rule(cfg.model.adapter, dict(cfg.model.model_args))[1](total, fps, 8)
     # the qwen adapters do not see uniform frames of the video: the mirroring matters
     assert index_rule("qwen2_5_vl")[1](total, fps, 8) != index_rule("text_only")[1](total, fps, 8)
+
+
+@pytest.mark.parametrize("video", VIDEOS[:2], ids=lambda p: p.stem)
+@pytest.mark.parametrize("n", [4, 8, 300])
+def test_vllm_encode_video_is_mirrored(video, n, monkeypatch):
+    """The vllm adapter's own encode_video (vLLM itself not needed): the frames it reads are ours."""
+    import lmms_eval.models.simple.vllm as vllm_adapter
+
+    from videorag_eval.frame_sampling import index_rule
+
+    real, read = vllm_adapter.VideoReader, []
+
+    class Recording:
+        def __init__(self, path, ctx=None):
+            self._vr = real(path, ctx=ctx)
+
+        def __len__(self):
+            return len(self._vr)
+
+        def get_batch(self, indices):
+            read.append([int(i) for i in indices])
+            return self._vr.get_batch(indices)
+
+    monkeypatch.setattr(vllm_adapter, "VideoReader", Recording)
+    adapter = vllm_adapter.VLLM.__new__(vllm_adapter.VLLM)  # no engine: only its frame reading runs
+    adapter.max_frame_num = n
+    adapter._maybe_resize_image = lambda image: image
+    frames = adapter.encode_video(str(video))
+    total, fps = _total_fps(video)
+    name, rule = index_rule("vllm", {})
+    assert name == "uniform_last" and read == [rule(total, fps, n)] and len(frames) == len(read[0])

@@ -75,13 +75,13 @@ def test_load_error_inside_an_installed_package_names_the_real_cause():
 
 def test_every_shipped_model_config_passes_the_model_check_except_git_only_packages(tmp_path):
     """In the locked environment every adapter imports, with the transformers names its package needs;
-    only LLaVA-NeXT and LongVA (git-only, not installable here) are reported, as not installed."""
+    only LLaVA-NeXT and LongVA (git-only) and vLLM (GPU nodes only) are reported, as not installed."""
     models = sorted(p.stem for p in (REPO / "conf" / "model").glob("*.yaml"))
     proc = _run(["-m", "videorag_eval.doctor", "--json", "--checks=model", "model=" + ",".join(models)], tmp_path)
     report = json.loads(proc.stdout)
     assert report["cells"] == len(models)
     problems = {(p["check"], p["subject"]) for p in report["problems"]}
-    assert problems == {("package", "llava"), ("package", "longva")}, report["problems"]
+    assert problems == {("package", "llava"), ("package", "longva"), ("package", "vllm")}, report["problems"]
 
 
 def test_doctor_checks_a_sweep_once_per_distinct_thing(tmp_path):

@@ -18,7 +18,7 @@ class AdapterSpec:
     class_path: str               # module.Class of the simple-style adapter
     text_only: bool               # answers a request whose visual list is empty
     why: str                      # where in the adapter's source that is decided
-    sampler: str                  # frame rule: uniform | llava_vid | qwen_vl_utils | qwen3_vl | internvl_segments | none
+    sampler: str                  # frame rule: uniform | uniform_last | llava_vid | qwen_vl_utils | qwen3_vl | internvl_segments | none
     video_suffixes: tuple[str, ...] | None = None  # suffixes it treats as video (case-sensitive); None = any path
 
 
@@ -47,6 +47,9 @@ SPECS: dict[str, AdapterSpec] = {s.name: s for s in (
                 "`assert len(visuals) == 1`", "uniform"),
     AdapterSpec("llava_hf", _S + "llava_hf.LlavaHf", False,
                 "a text-only request logs an error and answers an empty string", "uniform"),
+    AdapterSpec("vllm", _S + "vllm.VLLM", True,
+                "an empty visual list: the message holds only the text item (`visuals = [doc_to_visual(...)]`, "
+                "flattened to none)", "uniform_last", (".mp4", ".avi", ".mov", ".flv", ".wmv")),
     AdapterSpec("videorag_text_only", "videorag_eval.models.text_only.TextOnlyMatcher", True,
                 "reads only the prompt text", "none"),
     AdapterSpec("videorag_scripted", "videorag_eval.models.scripted.ScriptedLVLM", True,

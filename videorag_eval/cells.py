@@ -26,6 +26,10 @@ def identity(cfg: DictConfig) -> dict[str, Any]:
         data.pop(key, None)
     if isinstance(data.get("model"), dict):  # the model's default frames: `frames` (resolved) is the identity
         data["model"].pop("frames", None)
+    if data.get("batch_size", 1) == 1:  # one request per call, as before batching existed: same cells
+        data.pop("batch_size", None)
+    for key in ("batch_arg", "max_batch_size", "batch_size"):  # how requests are sent, not what is asked
+        (data.get("model") or {}).pop(key, None)
     rag = data.get("rag", {})
     if not any(rag.get(s) for s in ("asr", "ocr", "det")):
         for key in ("threshold", "decouple", "preset"):

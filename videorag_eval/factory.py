@@ -42,6 +42,8 @@ def build_inner(cfg: DictConfig, pipeline: AuxPipeline):
         args["pretrained"] = ensure_tiny(str(m.tiny), cfg.cache_dir)
     if m.get("frame_arg"):
         args[m.frame_arg] = int(cfg.frames)
+    if m.get("batch_arg"):  # the adapter batches the requests of one call itself
+        args[m.batch_arg] = int(cfg.get("batch_size", 1))
     from .adapters import apply_adapter_fixes
 
     apply_adapter_fixes(str(m.adapter))
@@ -69,4 +71,5 @@ def build_wrapper_parts(config_path: str) -> dict:
         subtitles = provider_for(str(cfg.task.name), prepare_task(cfg.task, cfg.cache_dir)[2], int(cfg.frames))
     return {"inner": inner, "pipeline": pipeline, "schema": get_schema(cfg.task.schema),
             "journal": Journal(Path(config_path).parent / "journal.jsonl"), "decouple_route": route,
-            "subtitles": subtitles, "decouple_cache": DecouplingCache(pipeline.cache, model_identity(cfg, route))}
+            "subtitles": subtitles, "decouple_cache": DecouplingCache(pipeline.cache, model_identity(cfg, route)),
+            "batch_size": int(cfg.get("batch_size", 1))}

@@ -13,7 +13,8 @@ the demo videos):
 - ``qwen_vl_utils`` (qwen2_vl, qwen2_5_vl): qwen-vl-utils reads the video at 2 fps (at least 4,
   at most 768 frames, even count), then the adapter keeps ``np.unique(linspace(0, T - 1, n))`` of those;
 - ``qwen3_vl``: qwen-vl-utils reads ``min(n, total)`` frames rounded to an even count, uniformly;
-- ``internvl_segments`` (internvl2, internvl3/3.5): the middle frame of each of n equal segments.
+- ``internvl_segments`` (internvl2, internvl3/3.5): the middle frame of each of n equal segments;
+- ``uniform_last`` (vllm): ``uniform``, plus the last frame when it is not among them (n or n+1 frames).
 """
 
 from __future__ import annotations
@@ -27,6 +28,11 @@ def _uniform(total: int, fps: float, n: int) -> list[int]:
     import numpy as np
 
     return [int(i) for i in np.linspace(0, total - 1, n, dtype=int)]
+
+
+def _uniform_last(total: int, fps: float, n: int) -> list[int]:
+    idx = _uniform(total, fps, n)
+    return idx if total - 1 in idx else idx + [total - 1]
 
 
 def _llava_vid(video_fps: float, force_sample: bool) -> IndexRule:
@@ -117,4 +123,6 @@ def index_rule(adapter: str, model_args: dict[str, Any] | None = None) -> tuple[
         return kind, _qwen3
     if kind == "internvl_segments":
         return kind, _internvl
+    if kind == "uniform_last":
+        return kind, _uniform_last
     return "uniform", _uniform

@@ -68,6 +68,7 @@ def cell_metrics(cfg: DictConfig, records: list[dict[str, Any]], wrapper, pipeli
         "decoupling": {"generated": wrapper.counts.get("decouple_generated", 0),
                        "cached": wrapper.counts.get("decouple_cached", 0),
                        **{k: v for k, v in wrapper.counts.items() if k in ("decouple_ok", "decouple_failed", "decouple_raised")}},
+        "batching": wrapper.batching() if hasattr(wrapper, "batching") else None,  # inner calls per phase, batch sizes
         "resumed": wrapper.counts.get("resumed", 0),
         "cache": dict(pipeline.cache.stats),
         "computed": pipeline.computed(),

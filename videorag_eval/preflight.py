@@ -265,7 +265,7 @@ def cell_weights(cfg: Any, inner_model: bool = True) -> list[tuple[str, str, str
     out: list[tuple[str, str, str]] = []
     model = cfg.model
     if inner_model and model.adapter not in _BUILTIN_ADAPTERS and not model.get("tiny"):
-        pretrained = (model.model_args or {}).get("pretrained")
+        pretrained = (model.model_args or {}).get("pretrained") or (model.model_args or {}).get("model")  # vllm: model
         if pretrained:
             out.append(("inner model", str(pretrained), "hf"))
     retrieval = bool(rag.sources) or (inner_model and model.adapter == "videorag_text_only")

@@ -143,7 +143,7 @@ def _evaluate(cfg: DictConfig, cell: Path) -> Path:
     decouple_cache = DecouplingCache(pipeline.cache, model_identity(cfg, str(cfg.model.decouple_route)))
     wrapper = VideoRAG(inner=inner, pipeline=pipeline, schema=get_schema(cfg.task.schema), journal=journal,
                        decouple_route=str(cfg.model.decouple_route), subtitles=subtitles, decouple_cache=decouple_cache,
-                       data_parallel=(ranks, Barrier()) if ranks.active else None)
+                       data_parallel=(ranks, Barrier()) if ranks.active else None, batch_size=int(cfg.get("batch_size", 1)))
     t_model = time.perf_counter() - t_build
 
     from lmms_eval.evaluator import simple_evaluate

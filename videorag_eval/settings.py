@@ -70,6 +70,7 @@ class Setting:
 # The typed schema of the settings a user types on the command line (CONTRACT "Config keys").
 SCHEMA: tuple[Setting, ...] = (
     Setting("frames", int, low=1),
+    Setting("batch_size", int, low=1, if_present=True),
     Setting("limit", int, low=1, optional=True),
     Setting("seed", int),
     Setting("force", bool),
@@ -143,6 +144,10 @@ def check_config(cfg: Any) -> None:
     if fixed is not None and int(cfg.frames) != int(fixed):
         raise ConfigError(f"frames={cfg.frames} is not allowed for model={cfg.model.name}; allowed: {fixed} "
                           f"(this model always reads {fixed} frames)")
+    most = cfg.model.get("max_batch_size")
+    if most is not None and int(cfg.get("batch_size", 1)) > int(most):
+        raise ConfigError(f"batch_size={cfg.batch_size} is not allowed for model={cfg.model.name}; allowed: 1 to {most} "
+                          f"(lmms-eval's {cfg.model.adapter} adapter cannot batch more)")
     from .adapter_specs import route_error
 
     if (why := route_error(str(cfg.model.adapter), str(cfg.model.get("decouple_route", "text_only")))) is not None:

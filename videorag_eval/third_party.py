@@ -139,6 +139,8 @@ ADAPTER_PACKAGES: dict[str, tuple[Package, ...]] = {
     "internvl3_5": (_DECORD,),
     "video_llava": (),
     "llava_hf": (),
+    "vllm": (Package("vllm", "pip install vllm  (on a GPU node, into the locked environment: README 'Serving "
+                     "backends'; not in the lock)", "vLLM serving engine"), _DECORD),
 }
 # Remote code (trust_remote_code) whose transformers imports are checked too.
 REMOTE_CODE_FACTS: dict[str, str] = {"internvl2": "internlm2_remote"}

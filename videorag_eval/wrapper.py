@@ -6,8 +6,11 @@ to the inner model with the augmented context and the original visuals. With no 
 inner model receives exactly the original request.
 
 This is the only module that knows lmms-eval's request tuples; everything inside is typed records.
-Every question ends as one journal record (answered, answered with ``warnings``, or a data failure),
-written before the next question starts, so a killed run resumes where it stopped. Any other error is
+Questions go in batches of ``batch_size``: the decoupling requests of a batch that the reply cache
+does not hold go to the inner model in one call, then each question is augmented, then the batch's
+answer requests go in one call (the adapter batches them with its own ``batch_size``). Every question
+ends as one journal record (answered, answered with ``warnings``, or a data failure), written when its
+batch is answered, so a killed run loses at most one batch and resumes where it stopped. Any other error is
 systemic (``failures.py``): it is not journalled and stops the cell, so a resume asks that question again.
 """
 
@@ -55,7 +58,8 @@ class VideoRAG(lmms):
     def __init__(self, config: str | None = None, *, inner: lmms | None = None, pipeline: AuxPipeline | None = None,
                  schema: Schema | None = None, journal: Journal | None = None, decouple_route: str = "text_only",
                  subtitles: Callable[[Question, dict], list] | None = None, progress: bool = True,
-                 decouple_cache: DecouplingCache | None = None, data_parallel: Any = None, **_: Any) -> None:
+                 decouple_cache: DecouplingCache | None = None, data_parallel: Any = None, batch_size: int = 1,
+                 **_: Any) -> None:
         super().__init__()
         if config is not None:
             from .factory import build_wrapper_parts
@@ -63,6 +67,7 @@ class VideoRAG(lmms):
             parts = build_wrapper_parts(config)
             inner, pipeline, schema, journal = parts["inner"], parts["pipeline"], parts["schema"], parts["journal"]
             decouple_route, subtitles, decouple_cache = parts["decouple_route"], parts["subtitles"], parts["decouple_cache"]
+            batch_size = parts["batch_size"]
         if inner is None or pipeline is None or schema is None:
             raise ValueError("videorag needs an inner model, a pipeline and a schema (or config=<path to config.yaml>)")
         self.inner = inner
@@ -78,6 +83,9 @@ class VideoRAG(lmms):
         self.data_parallel = data_parallel  # (parallel.Ranks, parallel.Barrier) under torchrun, else None
         self.is_simple = inner.is_simple
         self.counts: Counter[str] = Counter()
+        self.batch_size = max(1, int(batch_size))
+        self.calls: dict[str, list[int]] = {"decouple": [], "answer": []}  # requests per inner-model call
+        self._prefetched: dict[tuple[str, str], str] = {}  # the batch's decoupling replies, by (prompt, video)
         self.timings: Counter[str] = Counter()
         self._tokenize = _tokenizer_of(inner)
         self.watch = FailureWatch()
@@ -119,12 +127,26 @@ class VideoRAG(lmms):
     def _answer_all(self, requests: list[Instance], desc: str = "videorag questions") -> list[str]:
         from tqdm import tqdm
 
-        outputs = []
-        bar = tqdm(requests, desc=desc, unit="q", disable=not self.progress or self.rank != 0)
-        for req in bar:
-            outputs.append(self._answer(req))
+        outputs: list[str] = []
+        bar = tqdm(total=len(requests), desc=desc, unit="q", disable=not self.progress or self.rank != 0)
+        for start in range(0, len(requests), self.batch_size):
+            batch = requests[start:start + self.batch_size]
+            outputs.extend(self._answer_batch(batch))
+            bar.update(len(batch))
             bar.set_postfix(failed=self.counts["failed"], resumed=self.counts["resumed"])
+        bar.close()
         return outputs
+
+    def batching(self) -> dict[str, Any]:
+        """For metrics.json: the batch size and, per phase, the inner-model calls and their sizes."""
+        return {"batch_size": self.batch_size,
+                "inner_calls": {phase: len(sizes) for phase, sizes in self.calls.items()},
+                "batch_sizes": {phase: {str(k): v for k, v in sorted(Counter(sizes).items())}
+                                for phase, sizes in self.calls.items()}}
+
+    def _call_inner(self, phase: str, requests: list[Instance]) -> list[str]:
+        self.calls[phase].append(len(requests))
+        return [_text(out) for out in self.inner.generate_until(requests)]
 
     def _generate_data_parallel(self, requests: list[Instance]) -> list[str]:
         """This rank answers the questions of its videos (parallel.assign_by_video); after a barrier,
@@ -166,13 +188,61 @@ class VideoRAG(lmms):
     def generate_until_multi_round(self, requests):
         return self.inner.generate_until_multi_round(requests)
 
-    # -- one question ------------------------------------------------------------------------------
-    def _answer(self, req: Instance) -> str:
+    # -- one batch of questions --------------------------------------------------------------------
+    def _answer_batch(self, requests: list[Instance]) -> list[str]:
+        """Decoupling (one inner call for the batch's uncached requests), then each question's auxiliary
+        text and answer request, then one inner call for the batch's answers; records journalled after."""
+        outputs: list[str | None] = [None] * len(requests)
+        todo = []
+        for i, req in enumerate(requests):
+            doc_id, _, _ = _doc_coords(req)
+            if self.journal is not None and (done := self.journal.answered(doc_id)) is not None:
+                self.counts["resumed"] += 1
+                outputs[i] = done["prediction"]
+            else:
+                todo.append(i)
+        self._prefetch_decoupling([requests[i] for i in todo])
+        asked = []  # (index, record, start time, answer request)
+        try:
+            for i in todo:
+                t_start = time.perf_counter()
+                prepared = self._prepare(requests[i])
+                if isinstance(prepared, dict):  # a data failure: recorded now, the batch goes on
+                    outputs[i] = self._finish(prepared, prepared["prediction"], t_start)
+                else:
+                    asked.append((i, prepared[0], t_start, prepared[1]))
+        finally:
+            self._prefetched.clear()
+        if not asked:
+            return [o if o is not None else "" for o in outputs]
+        t0 = time.perf_counter()
+        try:
+            answers = self._call_inner("answer", [new_req for *_, new_req in asked])
+        except Exception:  # systemic: nothing of this batch is journalled, a resume asks it again
+            log.error("questions %s: the inner model failed to answer, the cell stops (answered questions are kept)",
+                      [r["doc_id"] for _, r, _, _ in asked])
+            raise
+        self.timings["generate"] += time.perf_counter() - t0
+        if len(answers) != len(asked):
+            raise RuntimeError(f"the inner model returned {len(answers)} answers for {len(asked)} requests")
+        for (i, record, t_start, _), answer in zip(asked, answers):
+            if CANNOT_LOAD.match(answer.strip()):  # llava_vid's decoder failed: a data failure, never scored
+                answer = self._fail(record, "unreadable_video", "unreadable_video: the inner model could not load the "
+                                    f"video and answered {answer.strip()!r} (its own decoder failed; not scored as an answer)")
+            outputs[i] = self._finish(record, answer, t_start)
+        return [o if o is not None else "" for o in outputs]
+
+    def _finish(self, record: dict[str, Any], prediction: str, t_start: float) -> str:
+        record["prediction"] = prediction
+        record["seconds"] = round(time.perf_counter() - t_start, 3)
+        if self.journal is not None:
+            self.journal.append(record)
+        self.watch.observe(record)
+        return prediction
+
+    def _prepare(self, req: Instance) -> tuple[dict[str, Any], Instance] | dict[str, Any]:
+        """(record so far, the answer request to send), or the finished record of a data failure."""
         doc_id, task, split = _doc_coords(req)
-        if self.journal is not None and (done := self.journal.answered(doc_id)) is not None:
-            self.counts["resumed"] += 1
-            return done["prediction"]
-        t_start = time.perf_counter()
         record: dict[str, Any] = {"doc_id": doc_id, "task": task, "error": None, "error_kind": None, "warnings": []}
         try:
             doc = self.task_dict[task][split][doc_id]
@@ -180,20 +250,56 @@ class VideoRAG(lmms):
             question = self.schema.to_question(doc, doc_id, video)
             record.update(question_id=question.question_id, video=video, answer=question.answer, letters="".join(question.letters),
                           categories=question.categories, question=question.question, options=list(question.options))
-            prediction = self._answer_question(req, doc, question, record)
+            return record, self._answer_question(req, doc, question, record)
         except (VideoProblem, UnsafePath) as exc:  # data failures: this question only, the run goes on
-            prediction = self._fail(record, exc.kind, str(exc))
+            record["prediction"] = self._fail(record, exc.kind, str(exc))
         except SubtitleError as exc:  # a malformed subtitle file: a data failure of its video's questions
-            prediction = self._fail(record, "bad_subtitles", str(exc))
+            record["prediction"] = self._fail(record, "bad_subtitles", str(exc))
         except Exception:  # systemic (a bug, a missing package, out of memory): the cell stops, nothing journalled
             log.error("question %s: systemic failure, the cell stops (its answered questions are kept)", doc_id)
             raise
-        record["prediction"] = prediction
-        record["seconds"] = round(time.perf_counter() - t_start, 3)
-        if self.journal is not None:
-            self.journal.append(record)
-        self.watch.observe(record)
-        return prediction
+        return record
+
+    def _prefetch_decoupling(self, requests: list[Instance]) -> None:
+        """The batch's decoupling requests that the reply cache does not hold, in one inner call. If that
+        call raises (not systemically), nothing is prefetched: each question asks alone, as at batch size 1."""
+        if self.batch_size == 1 or not self.pipeline.rag.sources or self.pipeline.rag.decouple == "fallback" \
+                or self.decouple_route == "fallback":
+            return
+        keys, text_reqs = [], []
+        for req in requests:
+            try:
+                doc_id, task, split = _doc_coords(req)
+                doc = self.task_dict[task][split][doc_id]
+                question = self.schema.to_question(doc, doc_id, self._video_of(req, doc))
+                self.pipeline.check_video(question.video)
+                self._link_for_model(question.video)
+                prompt, text_req, video_hash = self._decoupling_request(req, question)
+            except Exception as exc:  # this question fails (or is asked alone) in _prepare, where it is recorded
+                if is_systemic(exc):
+                    raise
+                continue
+            if (prompt, video_hash) in keys or self.decouple_cache.lookup(
+                    prompt=prompt, gen_kwargs=DECOUPLE_GEN_KWARGS, route=self.decouple_route, video_hash=video_hash,
+                    frames=self.pipeline.frames) is not None:
+                continue
+            keys.append((prompt, video_hash))
+            text_reqs.append(text_req)
+        if not text_reqs:
+            return
+        t0 = time.perf_counter()
+        try:
+            replies = self._call_inner("decouple", text_reqs)
+        except Exception as exc:
+            if is_systemic(exc):
+                raise
+            log.warning("the batch's %d decoupling requests raised together (%s: %s); asking each alone",
+                        len(text_reqs), type(exc).__name__, exc)
+            return
+        finally:
+            self.timings["decouple"] += time.perf_counter() - t0
+        if len(replies) == len(keys):
+            self._prefetched.update(zip(keys, replies))
 
     def _fail(self, record: dict[str, Any], kind: str, message: str) -> str:
         log.error("question %s (%s): %s", record.get("question_id", record["doc_id"]), kind, message)
@@ -222,18 +328,26 @@ class VideoRAG(lmms):
             raise VideoProblem("missing_video", f"missing_video: the task gave no video path for doc {doc}")
         return videos[0]
 
-    def _answer_question(self, req: Instance, doc: dict, question: Question, record: dict[str, Any]) -> str:
-        self.pipeline.check_video(question.video)  # a missing or broken video fails here, whatever the setting
-        if self._video_suffixes is not None and self.is_simple:  # e.g. .MP4/.mkv for the qwen2(.5)_vl adapters
+    def _link_for_model(self, video: str) -> str | None:
+        """A link the adapter reads as video, for a name it would not (e.g. .MP4/.mkv for qwen2(.5)_vl)."""
+        if self._video_suffixes is not None and self.is_simple:
             from .video_links import needs_link, readable_link
 
-            if needs_link(question.video, self._video_suffixes):
-                self._links[question.video] = readable_link(question.video, self._video_suffixes, self.pipeline.cache.root)
-                record["video_for_model"] = self._links[question.video]
+            if needs_link(video, self._video_suffixes):
+                if video not in self._links:
+                    self._links[video] = readable_link(video, self._video_suffixes, self.pipeline.cache.root)
+                return self._links[video]
+        return None
+
+    def _answer_question(self, req: Instance, doc: dict, question: Question, record: dict[str, Any]) -> Instance:
+        """The question's answer request (its auxiliary text in the context; the same visuals)."""
+        self.pipeline.check_video(question.video)  # a missing or broken video fails here, whatever the setting
+        if (link := self._link_for_model(question.video)) is not None:
+            record["video_for_model"] = link
         with self.pipeline.cache.batch():  # the question's cache writes (reply, query embeddings, detections): one flush
             return self._answer_prepared(req, doc, question, record)
 
-    def _answer_prepared(self, req: Instance, doc: dict, question: Question, record: dict[str, Any]) -> str:
+    def _answer_prepared(self, req: Instance, doc: dict, question: Question, record: dict[str, Any]) -> Instance:
         rag = self.pipeline.rag
         request = self._decouple(req, question) if rag.sources else fallback_request("no retrieval in this setting")
         record["request"] = request.to_dict() if request.ok else None
@@ -267,12 +381,9 @@ class VideoRAG(lmms):
         new_context = assemble(context, aug.blocks, rag.order) if (aug.blocks or in_prompt) else None
         if in_prompt:
             record["prompt"] = new_context  # the text the inner model gets (lmms-eval's with-subtitles prompt)
-        t0 = time.perf_counter()
         # chat style: the auxiliary text goes in as a text item before the question's, unless the whole prompt changed
         chat_aux = None if in_prompt else (assemble("", aug.blocks, rag.order).strip() or None)
-        prediction = self._generate(req, new_context, aux_text=chat_aux)
-        self.timings["generate"] += time.perf_counter() - t0
-        return prediction
+        return self._answer_request(req, new_context, aux_text=chat_aux)
 
     def _decouple(self, req: Instance, question: Question) -> DecoupledRequest:
         if self.pipeline.rag.decouple == "fallback":
@@ -281,17 +392,14 @@ class VideoRAG(lmms):
             name = type(self.inner).__name__
             return fallback_request(f"{name} cannot write the request (decouple_route=fallback): query = question + options")
         t0 = time.perf_counter()
-        prompt = build_decoupling_prompt(question)
-        doc_id, task, split = _doc_coords(req)
-        if self.decouple_route == "with_video":  # adapters that cannot take a text-only request
-            text_req = self._linked(self._replace_text(req, prompt, DECOUPLE_GEN_KWARGS))
-        else:
-            text_req = self._text_only_request(req, prompt, DECOUPLE_GEN_KWARGS)
+        prompt, text_req, video_hash = self._decoupling_request(req, question)
         raised: list[Exception] = []
 
         def generate() -> str:  # only the model's own call may fall back; cache or disk errors stay systemic
+            if (prompt, video_hash) in self._prefetched:  # generated with the batch's other requests
+                return self._prefetched.pop((prompt, video_hash))
             try:
-                return _text(self.inner.generate_until([text_req])[0])
+                return self._call_inner("decouple", [text_req])[0]
             except Exception as exc:
                 if is_systemic(exc):  # out of memory, a missing package: not a fallback, the cell stops
                     raise
@@ -302,7 +410,7 @@ class VideoRAG(lmms):
         try:
             raw, cached = self.decouple_cache.reply(
                 generate, prompt=prompt, gen_kwargs=DECOUPLE_GEN_KWARGS, route=self.decouple_route,
-                video_hash=self.pipeline.open_video(question.video)[0], frames=self.pipeline.frames)
+                video_hash=video_hash, frames=self.pipeline.frames)
         except Exception as exc:
             if not raised or exc is not raised[-1]:
                 raise
@@ -318,6 +426,15 @@ class VideoRAG(lmms):
         parsed = dataclasses.replace(parse_decoupling(raw), cached=cached)
         self.counts["decouple_ok" if parsed.ok else "decouple_failed"] += 1
         return parsed
+
+    def _decoupling_request(self, req: Instance, question: Question) -> tuple[str, Instance, str]:
+        """(prompt, the request sent to the inner model, the video's content hash)."""
+        prompt = build_decoupling_prompt(question)
+        if self.decouple_route == "with_video":  # adapters that cannot take a text-only request
+            text_req = self._linked(self._replace_text(req, prompt, DECOUPLE_GEN_KWARGS))
+        else:
+            text_req = self._text_only_request(req, prompt, DECOUPLE_GEN_KWARGS)
+        return prompt, text_req, self.pipeline.open_video(question.video)[0]
 
     def _text_only_request(self, req: Instance, prompt: str, gen_kwargs: dict) -> Instance:
         doc_id, task, split = _doc_coords(req)
@@ -356,14 +473,10 @@ class VideoRAG(lmms):
         args[2] = doc_to_visual
         return Instance(request_type=req.request_type, arguments=tuple(args), idx=req.idx, metadata=dict(req.metadata))
 
-    def _generate(self, req: Instance, new_context: str | None, aux_text: str | None = None) -> str:
-        """Ask the inner model; with no auxiliary text, exactly the original request."""
+    def _answer_request(self, req: Instance, new_context: str | None, aux_text: str | None = None) -> Instance:
+        """What the inner model is asked; with no auxiliary text, exactly the original request."""
         new_req = req if new_context is None else self._replace_text(req, new_context, aux_text=aux_text)
-        out = _text(self.inner.generate_until([self._linked(new_req)])[0])
-        if CANNOT_LOAD.match(out.strip()):
-            raise VideoProblem("unreadable_video", f"unreadable_video: the inner model could not load the video and "
-                                                   f"answered {out.strip()!r} (its own decoder failed; not scored as an answer)")
-        return out
+        return self._linked(new_req)
 
 
 def _text(out: Any) -> str:

@@ -37,6 +37,8 @@ def model_identity(cfg: Any, route: str) -> dict[str, Any]:
         args.pop(frame_arg, None)
         if route == "with_video":  # the frames sent with the prompt change the reply
             args[frame_arg] = int(cfg.frames)
+    if m.get("batch_arg") and int(cfg.get("batch_size", 1)) > 1:  # batched generation pads: replies may differ
+        args[m.batch_arg] = int(cfg.batch_size)
     pretrained = args.get("pretrained")
     return {
         "adapter": str(m.adapter),
@@ -64,6 +66,13 @@ class DecouplingCache:
     def key(self, prompt: str, gen_kwargs: dict, route: str, video_hash: str, frames: int | None) -> str:
         video = {"video": video_hash, "frames": frames} if route == "with_video" else {}
         return make_key(model=self.identity, prompt=prompt, gen_kwargs=gen_kwargs, route=route, **video)
+
+    def lookup(self, *, prompt: str, gen_kwargs: dict, route: str, video_hash: str, frames: int | None = None) -> str | None:
+        """The cached reply, or None (nothing is generated)."""
+        if self.cache is None:
+            return None
+        got = self.cache.get_json(NAMESPACE, self.key(prompt, gen_kwargs, route, video_hash, frames), group=video_hash)
+        return got["raw"] if got is not None and isinstance(got.get("raw"), str) else None
 
     def reply(self, generate: Callable[[], str], *, prompt: str, gen_kwargs: dict, route: str, video_hash: str,
               frames: int | None = None) -> tuple[str, bool]:

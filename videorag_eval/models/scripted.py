@@ -46,11 +46,26 @@ class ScriptedLVLM(TextOnlyMatcher):
             return str(doc_id)
         return str(doc.get("question_id", doc.get("id", doc_id)))
 
+    answer_calls = 0
+
+    def _die_if_asked(self, requests) -> None:
+        """For the kill tests: ``VIDEORAG_SCRIPTED_KILL_AT_ANSWER_CALL=k`` makes the process die (SIGKILL)
+        inside its k-th call that asks questions (not decoupling requests), as a killed job would."""
+        import os
+        import signal
+
+        if not any(DECOUPLING_MARKER not in req.args[0] for req in requests):
+            return
+        ScriptedLVLM.answer_calls += 1
+        if str(ScriptedLVLM.answer_calls) == os.environ.get("VIDEORAG_SCRIPTED_KILL_AT_ANSWER_CALL"):
+            os.kill(os.getpid(), signal.SIGKILL)
+
     def reply(self, question_id: str) -> str:
         value = self.script.get(question_id, self.script.get("*", ALL_NULL))
         return value if isinstance(value, str) else json.dumps(value)
 
     def generate_until(self, requests) -> list[str]:
+        self._die_if_asked(requests)
         out = []
         for req in requests:
             prompt = req.args[0]
