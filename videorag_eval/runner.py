@@ -94,7 +94,12 @@ def _rescore_if_needed(cfg: DictConfig, cell: Path) -> dict:
     """A finished cell asked with another ``parser``: re-score its stored predictions, no model run."""
     from .metrics import rescore
 
-    metrics = json.loads((cell / "metrics.json").read_text())
+    from .result_files import UnreadableFile, read_metrics
+
+    try:
+        metrics = read_metrics(cell / "metrics.json")
+    except UnreadableFile as exc:
+        raise cell_state.DamagedCell(cell, exc) from exc
     if metrics.get("parser") == cfg.parser:
         return metrics
     samples = [json.loads(line) for line in (cell / "samples.jsonl").read_text(encoding="utf-8").splitlines() if line]
