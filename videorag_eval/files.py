@@ -1,29 +1,67 @@
 """Atomic file writes: a reader sees the old file or the new one, never half of one.
 
 Every file the harness writes (cache entries, cell files, task include YAMLs) goes through here:
-a temporary file in the same directory, then ``os.replace``.
+a temporary file in the same directory, then ``os.replace``. Files get the mode an ordinary
+``open()`` gives (``0o666`` less the umask; ``mkstemp`` alone would make every file ``0o600``), so a
+group sharing a cache or a results directory with ``umask 002`` can read and add to each other's
+files.
 """
 
 from __future__ import annotations
 
 import json
 import os
+import stat
 import tempfile
 from pathlib import Path
 from typing import Any, Iterable
+
+TMP_SUFFIX = ".tmp"  # a killed writer's leftover: .<name>.<random>.tmp beside the file
+
+
+def current_umask() -> int:
+    """The process umask, read without changing it (``/proc``) where possible."""
+    try:
+        with open("/proc/self/status", "rb") as fh:
+            for line in fh:
+                if line.startswith(b"Umask:"):
+                    return int(line.split()[1], 8)
+    except (OSError, ValueError, IndexError):
+        pass
+    mask = os.umask(0o022)  # elsewhere: set and restore at once
+    os.umask(mask)
+    return mask
+
+
+def file_mode() -> int:
+    """The mode of a new file as ``open()`` makes it: ``0o666`` less the umask."""
+    return 0o666 & ~current_umask()
+
+
+def dir_mode(path: str | os.PathLike[str]) -> int:
+    """The mode ``mkdir`` would give a new directory in ``path``'s parent: ``0o777`` less the umask,
+    with the parent's setgid bit (a shared group directory keeps its group on everything below)."""
+    parent = Path(path).parent
+    try:
+        setgid = os.stat(parent).st_mode & stat.S_ISGID
+    except OSError:
+        setgid = 0
+    return (0o777 & ~current_umask()) | setgid
 
 
 def write_atomic(path: str | os.PathLike[str], data: bytes | str) -> None:
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=TMP_SUFFIX)
     try:
+        os.fchmod(fd, file_mode())  # mkstemp's 0o600 would lock the group out of a shared directory
         with os.fdopen(fd, "wb") as fh:
             fh.write(data.encode("utf-8") if isinstance(data, str) else data)
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
+
 
 
 def write_json(path: str | os.PathLike[str], value: Any) -> None:
