@@ -1,7 +1,7 @@
 """Which failures are the data's and which are the run's.
 
 A *data failure* belongs to one question (its video is missing, unreadable or outside the data
-directory): it is recorded on that question and the run goes on. Everything else is *systemic*
+directory, or its dataset row is malformed): it is recorded on that question and the run goes on. Everything else is *systemic*
 (a bug, a missing package, out of memory, a model that cannot load): the cell stops, is not
 written as finished, and a later run re-asks the questions that did not get an answer.
 A data failure that hits every question alike is systemic too (e.g. a wrong ``task.data_dir``).
@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections import Counter
 from typing import Any
 
-DATA_KINDS = ("missing_video", "unreadable_video", "unsafe_path", "bad_subtitles")
+DATA_KINDS = ("missing_video", "unreadable_video", "unsafe_path", "bad_subtitles", "bad_row")
 
 
 class SystemicFailure(RuntimeError):

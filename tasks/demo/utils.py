@@ -19,6 +19,13 @@ def demo_doc_to_visual(doc):
     return [str(base.with_suffix(".mp4"))]  # missing: the harness records it as a failed question
 
 
+def demo_process_docs(dataset):
+    # malformed rows tagged and made readable, as for Video-MME (videorag_eval.row_checks)
+    from videorag_eval.task_functions import videomme_process_docs
+
+    return videomme_process_docs(dataset)
+
+
 def demo_doc_to_text(doc, lmms_eval_specific_kwargs=None):
     # Exactly Video-MME's prompt, so the demo exercises the same text as the real benchmark.
     from lmms_eval.tasks.videomme.utils import videomme_doc_to_text
