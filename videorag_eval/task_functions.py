@@ -20,15 +20,17 @@ def _root() -> Path:
     return Path(root)
 
 
-def _first_existing(base: Path, suffixes=(".mp4", ".MP4", ".mkv")) -> str:
-    for suffix in suffixes:
-        if base.with_suffix(suffix).exists():
-            return str(base.with_suffix(suffix))
-    return str(base.with_suffix(suffixes[0]))
+VIDEOMME_SUFFIXES = (".mp4", ".MP4", ".mkv")  # Video-MME's videos: <videoID> plus one of these
+
+
+def videomme_video(root: str | os.PathLike[str], video_id) -> str:
+    """The Video-MME (and demo) video of a row, checked as the file the adapter opens (``safe_paths``):
+    ``data/<videoID>`` plus the first suffix that exists, symlinks resolved; missing: the ``.mp4`` path."""
+    return str(inside(root, "data", str(video_id), what="video", suffixes=VIDEOMME_SUFFIXES))
 
 
 def videomme_doc_to_visual(doc):
-    return [_first_existing(inside(_root(), "data", str(doc["videoID"]), what="video"))]
+    return [videomme_video(_root(), doc["videoID"])]
 
 
 def mlvu_doc_to_visual(doc):
