@@ -25,7 +25,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Iterator
 
-from .files import write_atomic
+from .files import remove_stale_tmp, write_atomic
 
 log = logging.getLogger(__name__)
 
@@ -138,6 +138,11 @@ class PackStore:
                 self.stats["layout.rebuilt"] += 1
             if _read_version(marker) != LAYOUT_VERSION:
                 write_atomic(marker, json.dumps({"version": LAYOUT_VERSION, "packed": list(PACKED_SINCE_V2)}) + "\n")
+            stale = remove_stale_tmp(self.root, recursive=True, skip=("hf_datasets",))
+            if stale:  # once per process: temporaries of writers killed mid-write (an hour old or more)
+                log.warning("cache %s: removed %d temporary file(s) left by killed writers (e.g. %s)", self.root,
+                            len(stale), stale[0])
+                self.stats["tmp.removed"] += len(stale)
         self._layout_ok = True
 
     # -- paths --------------------------------------------------------------------------------

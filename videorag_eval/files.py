@@ -13,10 +13,14 @@ import json
 import os
 import stat
 import tempfile
+import time
 from pathlib import Path
 from typing import Any, Iterable
 
 TMP_SUFFIX = ".tmp"  # a killed writer's leftover: .<name>.<random>.tmp beside the file
+# A temporary older than this is a killed writer's: no live write_atomic takes an hour, so removing it
+# never pulls a file from under a writer of another process (its os.replace would fail).
+STALE_TMP_SECONDS = 3600.0
 
 
 def current_umask() -> int:
@@ -70,3 +74,29 @@ def write_json(path: str | os.PathLike[str], value: Any) -> None:
 
 def write_jsonl(path: str | os.PathLike[str], rows: Iterable[Any]) -> None:
     write_atomic(path, "".join(json.dumps(r, ensure_ascii=False, default=str) + "\n" for r in rows))
+
+
+def is_tmp_name(name: str) -> bool:
+    """A ``write_atomic`` temporary: ``.<name>.<random>.tmp``."""
+    return name.startswith(".") and name.endswith(TMP_SUFFIX) and name.count(".") >= 3
+
+
+def remove_stale_tmp(directory: str | os.PathLike[str], recursive: bool = False, skip: tuple[str, ...] = (),
+                     max_age: float = STALE_TMP_SECONDS) -> list[Path]:
+    """Remove the temporaries killed writers left in ``directory`` (and below, with ``recursive``;
+    ``skip``: names of subdirectories not entered); the removed paths."""
+    removed: list[Path] = []
+    cutoff = time.time() - max_age
+    for root, dirs, names in os.walk(directory):
+        dirs[:] = [d for d in dirs if d not in skip] if recursive else []
+        for name in names:
+            if not is_tmp_name(name):
+                continue
+            path = Path(root) / name
+            try:
+                if path.lstat().st_mtime < cutoff:
+                    path.unlink()
+                    removed.append(path)
+            except FileNotFoundError:  # another process cleaned it meanwhile
+                pass
+    return removed

@@ -19,7 +19,7 @@ from . import cell_state, cells
 from .cell_lock import CellLock
 from .benchmarks import get_schema
 from .factory import build_inner, build_pipeline
-from .files import write_atomic, write_json, write_jsonl
+from .files import remove_stale_tmp, write_atomic, write_json, write_jsonl
 from .journal import Journal
 from .metrics import cell_metrics
 from .parallel import Barrier, Ranks, single_process_view
@@ -49,6 +49,8 @@ def run_cell(cfg: DictConfig) -> Path:
     check_data_dir(cfg.task)  # a wrong task.data_dir is a setting: refused before the cell exists
     cell.mkdir(parents=True, exist_ok=True)
     with _lock(cell):
+        for stale in remove_stale_tmp(cell):  # a killed writer's half-written cell file
+            log.warning("removed %s: a temporary file left by a killed writer", stale)
         for name in cell_state.RUN_FILES if cfg.force else (cell_state.FAILED,):
             (cell / name).unlink(missing_ok=True)
         if cfg.force:  # every rank's journal of a data-parallel run too
