@@ -9,8 +9,12 @@ A data failure that hits every question alike is systemic too (e.g. a wrong ``ta
 
 from __future__ import annotations
 
+import errno
 from collections import Counter
 from typing import Any
+
+# A full disk or quota, a read-only file system: every later write fails alike, whatever the video
+_SYSTEMIC_ERRNOS = {errno.ENOSPC, errno.EDQUOT, errno.EROFS}
 
 DATA_KINDS = ("missing_video", "unreadable_video", "unsafe_path", "bad_subtitles", "bad_row")
 
@@ -28,6 +32,8 @@ def is_systemic(exc: BaseException) -> bool:
     from .weights import MissingWeights
 
     if isinstance(exc, (MissingWeights, MemoryError, ImportError, SystemicFailure)):
+        return True
+    if isinstance(exc, OSError) and exc.errno in _SYSTEMIC_ERRNOS:  # not the video's fault: never asr_failed
         return True
     return "out of memory" in str(exc).lower()
 
