@@ -26,13 +26,13 @@ def test_packed_entries_share_one_file_and_are_read_once(tmp_path):
     c = Cache(tmp_path)
     for i in range(50):
         c.put_array("text_embedding", f"k{i}", np.full(4, i, dtype="float32"), group="video1")
-        c.put_json("ocr_frame", f"f{i}", {"readings": [{"text": f"t{i}"}]}, group="video1")
+        c.put_json("ocr_frame", f"f{i}", {"readings": [{"text": f"t{i}", "conf": 0.9}]}, group="video1")
     files = [p for p in tmp_path.rglob("*") if p.is_file() and not p.name.startswith(".")]
     assert sorted(p.name for p in files) == ["layout.json", "video1.pack"]  # every namespace of the video
     fresh = Cache(tmp_path)  # another process: reads the pack once, however many entries it asks for
     for i in range(50):
         np.testing.assert_array_equal(fresh.get_array("text_embedding", f"k{i}", group="video1"), np.full(4, i))
-        assert fresh.get_json("ocr_frame", f"f{i}", group="video1") == {"readings": [{"text": f"t{i}"}]}
+        assert fresh.get_json("ocr_frame", f"f{i}", group="video1") == {"readings": [{"text": f"t{i}", "conf": 0.9}]}
     assert fresh.stats["disk.read"] == 1
     assert fresh.get_array("text_embedding", "absent", group="video1") is None
     assert fresh.stats["text_embedding.miss"] == 1
@@ -40,13 +40,13 @@ def test_packed_entries_share_one_file_and_are_read_once(tmp_path):
 
 def test_damaged_pack_is_a_miss_and_is_rebuilt(tmp_path):
     c = Cache(tmp_path)
-    c.put_json("ocr_frame", "a", {"x": 1}, group="v")
+    c.put_json("ocr_frame", "a", {"readings": []}, group="v")
     path = next(tmp_path.rglob("v.pack"))
     path.write_bytes(path.read_bytes()[:-3])  # torn by some other tool
     fresh = Cache(tmp_path)
     assert fresh.get_json("ocr_frame", "a", group="v") is None and fresh.stats["pack.corrupt"] == 1
-    fresh.put_json("ocr_frame", "a", {"x": 2}, group="v")
-    assert Cache(tmp_path).get_json("ocr_frame", "a", group="v") == {"x": 2}
+    fresh.put_json("ocr_frame", "a", {"readings": [{"text": "x", "conf": 1.0}]}, group="v")
+    assert Cache(tmp_path).get_json("ocr_frame", "a", group="v") == {"readings": [{"text": "x", "conf": 1.0}]}
 
 
 def test_old_layout_is_detected_and_rebuilt(tmp_path):
@@ -78,7 +78,7 @@ root, tag = sys.argv[1], sys.argv[2]
 c = Cache(root)
 for i in range(150):
     c.put_array("text_embedding", f"{tag}{i}", np.full(64, i, dtype="float32"), group="shared_video")
-    c.put_json("ocr_frame", f"{tag}{i}", {"i": i, "tag": tag}, group="shared_video")
+    c.put_json("ocr_frame", f"{tag}{i}", {"readings": [{"text": tag, "conf": i}]}, group="shared_video")
 """
 
 
@@ -92,7 +92,7 @@ def test_concurrent_writers_do_not_lose_or_tear_entries(tmp_path):
         for i in range(150):
             np.testing.assert_array_equal(c.get_array("text_embedding", f"{tag}{i}", group="shared_video"),
                                           np.full(64, i, dtype="float32"))
-            assert c.get_json("ocr_frame", f"{tag}{i}", group="shared_video") == {"i": i, "tag": tag}
+            assert c.get_json("ocr_frame", f"{tag}{i}", group="shared_video") == {"readings": [{"text": tag, "conf": i}]}
     assert not [p for p in tmp_path.rglob("*.tmp")]
 
 

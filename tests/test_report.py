@@ -252,6 +252,37 @@ def test_report_cli_refuses_a_directory_without_finished_cells(tmp_path):
     assert proc.returncode == 1 and "no finished cell" in proc.stderr
 
 
+def _one_video_cell(root: Path, name: str, rag: str, correct: list[int]) -> Path:
+    """A cell as the harness writes it for ``limit=3`` on one video: every question on the same video,
+    metrics.json's accuracy rounded to 2 decimals by the harness's own scorer (66.67 for 2 of 3)."""
+    from videorag_eval.scoring import accuracy
+
+    cell = _write_cell(root, name, rag, correct, limit=len(correct))
+    rows = [json.loads(line) for line in (cell / "samples.jsonl").read_text().splitlines()]
+    for r in rows:
+        r["video"] = "v0.mp4"
+    (cell / "samples.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows))
+    metrics = json.loads((cell / "metrics.json").read_text())
+    (cell / "metrics.json").write_text(json.dumps({**metrics, "accuracy": accuracy(rows)}))
+    return cell
+
+
+def test_report_of_a_one_video_cell_renders(tmp_path):
+    # issue 19: 66.67 (rounded) against the one-video interval [66.666.., 66.666..] made the plots raise
+    # "'yerr' must not contain negative values" and no report was written at all
+    _one_video_cell(tmp_path, "none", "none", [1, 1, 0])
+    _one_video_cell(tmp_path, "asr", "asr", [1, 0, 0])
+    proc = subprocess.run([sys.executable, "-m", "videorag_eval.report", str(tmp_path), "--bootstrap", "200"],
+                          capture_output=True, text=True, cwd=REPO, timeout=300)
+    assert proc.returncode == 0, proc.stderr
+    out = tmp_path / "report"
+    assert (out / "index.html").exists() and (out / "accuracy_vs_frames_demo.png").stat().st_size > 0
+    rows = {r["cell"]: r for r in csv.DictReader(open(out / "ablation.csv"))}
+    none = rows["demo/m/none"]
+    assert float(none["accuracy"]) == 66.67
+    assert float(none["ci_low"]) <= 66.67 <= float(none["ci_high"])  # the interval holds the value shown
+
+
 # -- a real demo sweep, reported and rendered -------------------------------------------------------
 
 LIMIT = 12

@@ -1,6 +1,7 @@
 """Benchmark doc schemas: how a dataset row becomes a typed ``Question`` with its categories.
 
 One schema per benchmark family (Video-MME, MLVU, LongVideoBench); the demo uses Video-MME's.
+A malformed row raises ``row_checks.BadRow`` (a data failure of that question, naming the column).
 """
 
 from __future__ import annotations
@@ -9,13 +10,19 @@ import re
 from dataclasses import dataclass
 from typing import Any, Callable, Mapping
 
+from . import row_checks
 from .records import Question
 
-_LETTER_PREFIX = re.compile(r"^\s*\(?([A-H])[.)]\s*")
+_LETTER_PREFIX = re.compile(r"^\s*\(?([A-Z])[.)]\s*")
 
 
-def strip_letter(option: str) -> str:
-    return _LETTER_PREFIX.sub("", str(option), count=1).strip()
+def strip_letter(option: str, letter: str | None = None) -> str:
+    """The option's text without its "A. " / "(A) " prefix; with ``letter``, only that letter's prefix
+    is stripped (option I of twelve keeps no "I. ", and "U.S. Army" as option A keeps its "U.")."""
+    m = _LETTER_PREFIX.match(str(option))
+    if m is None or (letter is not None and m.group(1) != letter):
+        return str(option).strip()
+    return str(option)[m.end():].strip()
 
 
 @dataclass(frozen=True)
@@ -26,6 +33,7 @@ class Schema:
 
 
 def _videomme(doc: Mapping[str, Any], doc_id: int, video: str) -> Question:
+    row_checks.check("videomme", doc, doc_id)
     cats = {k: str(doc[k]) for k in ("duration", "domain", "sub_category", "task_type") if k in doc}
     if "source" in doc:  # the demo tags which source answers each question
         cats["source"] = str(doc["source"])
@@ -34,14 +42,15 @@ def _videomme(doc: Mapping[str, Any], doc_id: int, video: str) -> Question:
         question_id=str(doc["question_id"]),
         video=video,
         question=str(doc["question"]),
-        options=tuple(strip_letter(o) for o in doc["options"]),
-        answer=str(doc["answer"]).strip() or None,
+        options=tuple(strip_letter(o, row_checks.LETTERS[i]) for i, o in enumerate(doc["options"])),
+        answer=str(doc["answer"]).strip().upper(),
         categories=cats,
     )
 
 
 def _mlvu(doc: Mapping[str, Any], doc_id: int, video: str) -> Question:
     # MLVU puts the options inside the question as "(A) ..." lines; candidates hold their texts.
+    row_checks.check("mlvu", doc, doc_id)
     text = str(doc["question"])
     stem = re.split(r"\n\s*\(?A[.)]", text, maxsplit=1)[0].strip()
     return Question(
@@ -50,12 +59,13 @@ def _mlvu(doc: Mapping[str, Any], doc_id: int, video: str) -> Question:
         video=video,
         question=stem,
         options=tuple(str(c) for c in doc["candidates"]),
-        answer=str(doc["answer"]).strip() or None,
+        answer=str(doc["answer"]).strip().upper(),
         categories={"task_type": str(doc["task_type"]), **({"source": str(doc["source"])} if "source" in doc else {})},
     )
 
 
 def _longvideobench(doc: Mapping[str, Any], doc_id: int, video: str) -> Question:
+    row_checks.check("longvideobench", doc, doc_id)
     options = tuple(str(doc[f"option{i}"]) for i in range(5) if f"option{i}" in doc and str(doc[f"option{i}"]) != "N/A")
     return Question(
         doc_id=doc_id,
@@ -63,7 +73,7 @@ def _longvideobench(doc: Mapping[str, Any], doc_id: int, video: str) -> Question
         video=video,
         question=str(doc["question"]),
         options=options,
-        answer="ABCDE"[int(doc["correct_choice"])],
+        answer=row_checks.LETTERS[int(doc["correct_choice"])],
         categories={"duration_group": str(doc["duration_group"]), "question_category": str(doc["question_category"]),
                     **({"source": str(doc["source"])} if "source" in doc else {})},
     )

@@ -13,12 +13,16 @@ content hash, extractor, model, version, ...). Two storage forms, both written a
 
 ``<root>/layout.json`` records the layout version; a cache of an older layout is detected and its
 obsolete entries are removed, so they are rebuilt in the current layout.
+
+Entries are checked when read (``cache_checks``): a packed entry against its payload's checksum, and
+every entry for its namespace's type and shape; a failing one is reported, removed and recomputed.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
+import logging
 import os
 from collections import Counter
 from pathlib import Path
@@ -27,6 +31,7 @@ from typing import Any
 from .files import write_atomic
 
 _HASH_CHUNK = 1 << 20
+log = logging.getLogger(__name__)
 
 
 def make_key(**parts: Any) -> str:
@@ -76,8 +81,22 @@ class Cache:
             # A corrupt entry (disk trouble, manual edit) is a miss, and is rewritten.
             self.stats[f"{namespace}.corrupt"] += 1
             return None
+        if not self._usable(namespace, path, value):
+            return None
         self.stats[f"{namespace}.hit"] += 1
         return value
+
+    def _usable(self, namespace: str, path: Path, value: Any) -> bool:
+        """A single-file entry of the wrong type or shape: reported, removed, a miss (recomputed)."""
+        from .cache_checks import problem
+
+        why = problem(namespace, value)
+        if why is None:
+            return True
+        self.stats[f"{namespace}.corrupt"] += 1
+        log.warning("cache entry %s is not what %s holds (%s); removed, it is recomputed", path, namespace, why)
+        path.unlink(missing_ok=True)
+        return False
 
     def put_json(self, namespace: str, key: str, value: Any, group: str | None = None) -> None:
         if group is not None:
@@ -104,6 +123,8 @@ class Cache:
         except (ValueError, OSError):
             self.stats[f"{namespace}.corrupt"] += 1
             return None
+        if not self._usable(namespace, path, value):
+            return None
         self.stats[f"{namespace}.hit"] += 1
         return value
 
@@ -120,18 +141,27 @@ class Cache:
 
     # -- file content hashes -------------------------------------------------------------------
     def file_hash(self, path: str | os.PathLike[str]) -> str:
-        """SHA-256 of a file's bytes, memoised on disk by (absolute path, size, mtime)."""
+        """SHA-256 of a file's bytes, memoised on disk by (absolute path, size, mtime). A memo is
+        trusted only if it names this file with its current size and mtime (else: reported, hashed again)."""
         p = Path(path)
         st = p.stat()
-        memo_key = make_key(path=str(p.resolve()), size=st.st_size, mtime_ns=st.st_mtime_ns)
+        resolved = str(p.resolve())
+        memo_key = make_key(path=resolved, size=st.st_size, mtime_ns=st.st_mtime_ns)
         folder = "dir" + make_key(folder=str(p.resolve().parent))[:40]  # one pack per directory of videos
         memo = self.get_json("filehash", memo_key, group=folder)
         if memo is not None:
-            return memo["sha256"]
+            named = (memo.get("path"), memo.get("size"), memo.get("mtime_ns"))
+            if named == (resolved, st.st_size, st.st_mtime_ns):
+                return memo["sha256"]
+            self.stats["filehash.corrupt"] += 1
+            log.warning("cache: the file-hash memo of %s names %s (size %s, mtime_ns %s), not this file as it is "
+                        "(size %s, mtime_ns %s); not used, the file is hashed again", resolved, *named, st.st_size,
+                        st.st_mtime_ns)
         digest = hashlib.sha256()
         with p.open("rb") as fh:
             for chunk in iter(lambda: fh.read(_HASH_CHUNK), b""):
                 digest.update(chunk)
         value = digest.hexdigest()
-        self.put_json("filehash", memo_key, {"sha256": value, "path": str(p)}, group=folder)
+        self.put_json("filehash", memo_key, {"sha256": value, "path": resolved, "size": st.st_size,
+                                             "mtime_ns": st.st_mtime_ns}, group=folder)
         return value

@@ -8,7 +8,11 @@ array entry its dtype, shape and byte range) and the arrays' bytes. It is writte
 ``packs/.lock``), re-reads the pack if another process changed it since it was loaded,
 merges, and replaces the file, so two processes adding entries to one pack never lose or tear
 each other's entries. Every file read is counted in ``stats["disk.read"]``. A pack that does not parse (a foreign or damaged file) counts as
-``pack.corrupt`` and is rebuilt.
+``pack.corrupt`` and is rebuilt. Each entry carries a checksum of its payload (``cache_checks``), and
+its value is checked for its namespace's type and shape when the pack is read: an entry failing either
+is reported (a warning naming the pack and the entry, ``<namespace>.corrupt``), dropped -- a miss, so
+the caller recomputes it -- and left out when the pack is next written. (Packs written before checksums
+existed are checked for type and shape only.)
 
 The layout of the whole cache directory is versioned by ``layout.json`` (``LAYOUT_VERSION``).
 """
@@ -25,7 +29,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Iterator
 
-from .files import write_atomic
+from .files import remove_stale_tmp, write_atomic
 
 log = logging.getLogger(__name__)
 
@@ -47,19 +51,24 @@ class Pack:
     arrays: dict[str, Any] = field(default_factory=dict)
     signature: tuple[int, int, int] | None = None  # (inode, mtime_ns, size) of the file as last read or written
     dirty: set[str] = field(default_factory=set)
+    bad: list[tuple[str, str]] = field(default_factory=list)  # (entry, why) dropped when the file was read
 
 
 def encode_pack(pack: Pack) -> bytes:
     import numpy as np
 
+    from .cache_checks import array_checksum, json_checksum
+
     index, blobs, offset = {}, [], 0
     for key, arr in pack.arrays.items():
         a = np.ascontiguousarray(arr)
         raw = a.tobytes()
-        index[key] = [a.dtype.str, list(a.shape), offset, len(raw)]
+        index[key] = [a.dtype.str, list(a.shape), offset, len(raw), array_checksum(a)]
         blobs.append(raw)
         offset += len(raw)
-    header = json.dumps({"json": pack.json, "arrays": index}, ensure_ascii=False, sort_keys=True).encode("utf-8")
+    sums = {key: json_checksum(value) for key, value in pack.json.items()}
+    header = json.dumps({"json": pack.json, "arrays": index, "json_sums": sums}, ensure_ascii=False,
+                        sort_keys=True).encode("utf-8")
     return MAGIC + len(header).to_bytes(8, "little") + header + b"".join(blobs)
 
 
@@ -74,13 +83,41 @@ def decode_pack(data: bytes) -> Pack:
         raise ValueError("truncated header")
     header = json.loads(data[start:start + n].decode("utf-8"))
     base = start + n
-    arrays = {}
-    for key, (dtype, shape, off, size) in header["arrays"].items():
+    arrays, bad = {}, []
+    for key, (dtype, shape, off, size, *checksum) in header["arrays"].items():
         if base + off + size > len(data):
             raise ValueError("truncated arrays")
-        arrays[key] = np.frombuffer(data, dtype=np.dtype(dtype), count=size // np.dtype(dtype).itemsize,
-                                    offset=base + off).reshape(shape)
-    return Pack(json=header["json"], arrays=arrays)
+        try:
+            arr = np.frombuffer(data, dtype=np.dtype(dtype), count=size // np.dtype(dtype).itemsize,
+                                offset=base + off).reshape(shape)
+        except (ValueError, TypeError) as exc:  # a shape that does not fit its bytes
+            bad.append((key, f"unreadable array ({exc})"))
+            continue
+        why = _entry_problem(key, arr, checksum[0] if checksum else None, array=True)
+        if why is None:
+            arrays[key] = arr
+        else:
+            bad.append((key, why))
+    sums = header.get("json_sums") or {}
+    values = {}
+    for key, value in header["json"].items():
+        why = _entry_problem(key, value, sums.get(key), array=False)
+        if why is None:
+            values[key] = value
+        else:
+            bad.append((key, why))
+    return Pack(json=values, arrays=arrays, bad=bad)
+
+
+def _entry_problem(entry: str, value: Any, checksum: str | None, array: bool) -> str | None:
+    """Why a packed entry cannot be used (its payload does not match its checksum; its value is not of
+    its namespace's type or shape), or None. No checksum: a pack written before checksums existed."""
+    from .cache_checks import array_checksum, json_checksum, problem
+
+    if checksum is not None and (array_checksum(value) if array else json_checksum(value)) != checksum:
+        return "does not match its checksum (the payload was changed after it was written)"
+    why = problem(entry.split("/", 1)[0], value)
+    return f"is not what its namespace holds: {why}" if why else None
 
 
 @contextlib.contextmanager
@@ -138,6 +175,11 @@ class PackStore:
                 self.stats["layout.rebuilt"] += 1
             if _read_version(marker) != LAYOUT_VERSION:
                 write_atomic(marker, json.dumps({"version": LAYOUT_VERSION, "packed": list(PACKED_SINCE_V2)}) + "\n")
+            stale = remove_stale_tmp(self.root, recursive=True, skip=("hf_datasets",))
+            if stale:  # once per process: temporaries of writers killed mid-write (an hour old or more)
+                log.warning("cache %s: removed %d temporary file(s) left by killed writers (e.g. %s)", self.root,
+                            len(stale), stale[0])
+                self.stats["tmp.removed"] += len(stale)
         self._layout_ok = True
 
     # -- paths --------------------------------------------------------------------------------
@@ -161,6 +203,9 @@ class PackStore:
             log.warning("cache pack %s does not parse; it is rebuilt", path)
             return Pack(signature=(st.st_ino, st.st_mtime_ns, st.st_size))
         pack.signature = (st.st_ino, st.st_mtime_ns, st.st_size)
+        for entry, why in pack.bad:  # dropped: a miss, recomputed by the caller, left out of the next write
+            self.stats[f"{entry.split('/', 1)[0]}.corrupt"] += 1
+            log.warning("cache pack %s: entry %s %s; not used, it is recomputed", path, entry, why)
         return pack
 
     def _signature(self, group: str) -> tuple[int, int, int] | None:

@@ -9,12 +9,12 @@ reused or resumed silently: the run is refused with what differs and how to proc
 from __future__ import annotations
 
 import hashlib
-import json
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
 from .files import write_json
+from .result_files import UnreadableFile, read_identity
 from .settings import ConfigError
 
 IDENTITY = "identity.json"
@@ -25,6 +25,14 @@ RUN_FILES = ("metrics.json", "samples.jsonl", "journal.jsonl", IDENTITY, FAILED)
 
 class IdentityMismatch(ConfigError):
     """The cell directory holds results of something else than what was asked (exit 2)."""
+
+
+class DamagedCell(ConfigError):
+    """One of the cell's own files is damaged (garbage JSON, wrong types): refused, naming it (exit 2)."""
+
+    def __init__(self, cell: Path, error: UnreadableFile):
+        super().__init__(f"cell {cell}: {error.path.name} is damaged ({error.why}; file {error.path}): "
+                         "its results cannot be trusted or resumed; force=true re-runs the cell from scratch")
 
 
 def _sha256(path: Path) -> str:
@@ -74,7 +82,12 @@ def check(cell: Path, wanted: dict[str, Any]) -> None:
                                    "version): they cannot be told apart from another setting's; "
                                    "force=true re-runs the cell from scratch")
         return
-    stored = json.loads(path.read_text(encoding="utf-8"))
+    try:
+        stored = read_identity(path)
+    except UnreadableFile as exc:
+        if not has_results:  # nothing to protect: the run rewrites it
+            return
+        raise DamagedCell(cell, exc) from exc
     diff = differences(stored, wanted)
     if diff and has_results:
         raise IdentityMismatch(f"cell {cell} was produced by something else than what is asked ("

@@ -1,7 +1,7 @@
 """Which failures are the data's and which are the run's.
 
 A *data failure* belongs to one question (its video is missing, unreadable or outside the data
-directory): it is recorded on that question and the run goes on. Everything else is *systemic*
+directory, or its dataset row is malformed): it is recorded on that question and the run goes on. Everything else is *systemic*
 (a bug, a missing package, out of memory, a model that cannot load): the cell stops, is not
 written as finished, and a later run re-asks the questions that did not get an answer.
 A data failure that hits every question alike is systemic too (e.g. a wrong ``task.data_dir``).
@@ -9,10 +9,14 @@ A data failure that hits every question alike is systemic too (e.g. a wrong ``ta
 
 from __future__ import annotations
 
+import errno
 from collections import Counter
 from typing import Any
 
-DATA_KINDS = ("missing_video", "unreadable_video", "unsafe_path", "bad_subtitles")
+# A full disk or quota, a read-only file system: every later write fails alike, whatever the video
+_SYSTEMIC_ERRNOS = {errno.ENOSPC, errno.EDQUOT, errno.EROFS}
+
+DATA_KINDS = ("missing_video", "unreadable_video", "unsafe_path", "bad_subtitles", "bad_row")
 
 
 class SystemicFailure(RuntimeError):
@@ -28,6 +32,8 @@ def is_systemic(exc: BaseException) -> bool:
     from .weights import MissingWeights
 
     if isinstance(exc, (MissingWeights, MemoryError, ImportError, SystemicFailure)):
+        return True
+    if isinstance(exc, OSError) and exc.errno in _SYSTEMIC_ERRNOS:  # not the video's fault: never asr_failed
         return True
     return "out of memory" in str(exc).lower()
 

@@ -115,6 +115,9 @@ def check_data_dir(task_cfg: Any) -> Path | None:
             f"{ann} not found: task.data_dir={data_dir} must be laid out like the {spec.name} hub repo after "
             f"extracting its archives (CONTRACT: {spec.name} expects {spec.annotations} and its videos)"
         )
+    if ann.is_file() and ann.stat().st_size == 0:  # else: an opaque RetryError[... ArrowInvalid] after the cell is made
+        raise TaskSetupError(f"{ann} is empty (0 bytes): an interrupted download or copy? Copy the {spec.name} "
+                             f"annotation file ({spec.annotations}) into task.data_dir again")
     return ann
 
 

@@ -108,6 +108,8 @@ def frames_of(info: VideoInfo, n: int, rule=None) -> FrameSample:
 
 
 def _choose(total: int, fps: float, n: int, rule) -> FrameSample:
+    if total > 0:  # more frames than the video has (frames=100000): each of its frames once, not n indices
+        n = min(n, total)
     idx = uniform_indices(total, n) if rule is None else [int(i) for i in rule(total, fps, n)]
     return FrameSample(tuple(idx), tuple(round(i / fps, 3) for i in idx), fps, total, total / fps)
 

@@ -160,7 +160,11 @@ class AuxPipeline:
             frames = self._video_cache[path][2] if path in self._video_cache else \
                 media.frames_of(self.check_video(path), self.frames, self.frame_rule[1] if self.frame_rule else None)
         rule = self.frame_rule[0] if self.frame_rule else "uniform"
-        return {"indices": list(frames.indices), "timestamps": list(frames.timestamps), "rule": rule}
+        out = {"indices": list(frames.indices), "timestamps": list(frames.timestamps), "rule": rule}
+        if self.frames > frames.total_frames > 0:  # capped at the video's length (media._choose)
+            out["capped_from"] = self.frames
+            out["note"] = f"frames={self.frames} is more than the video's {frames.total_frames} frames: capped"
+        return out
 
     def _source_docs(self, source: str, path: str, digest: str, frames: FrameSample) -> list[AuxDoc]:
         key = (source, path)

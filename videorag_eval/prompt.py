@@ -105,16 +105,16 @@ def split_augmented(prompt: str) -> tuple[dict[str, str], str]:
             return found, ""
 
 
-_OPTION = re.compile(r"^\s*\(?([A-H])[.):]\s*(.+?)\s*$")
+_OPTION = re.compile(r"^\s*\(?([A-Z])[.):]\s*(.+?)\s*$")
 
 
 def parse_options(context: str) -> list[tuple[str, str]]:
-    """Lettered options ("A. text", "(A) text", "A) text") in the order they appear."""
-    out, seen = [], set()
+    """Lettered options ("A. text", "(A) text", "A) text") in the order they appear: A, then B, ...
+    (up to Z), so a line of the question that happens to start with a letter is not an option."""
+    out = []
     for line in context.splitlines():
         m = _OPTION.match(line)
-        if m and m.group(1) not in seen:
-            seen.add(m.group(1))
+        if m and len(out) < 26 and m.group(1) == chr(ord("A") + len(out)):
             out.append((m.group(1), m.group(2)))
     return out
 

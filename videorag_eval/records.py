@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import string
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
@@ -69,7 +70,7 @@ class Question:
 
     @property
     def letters(self) -> tuple[str, ...]:
-        return tuple("ABCDEFGH"[: len(self.options)])
+        return tuple(string.ascii_uppercase[: len(self.options)])  # A..Z (row_checks refuses more)
 
 
 @dataclass(frozen=True)

@@ -19,7 +19,7 @@ from . import cell_state, cells
 from .cell_lock import CellLock
 from .benchmarks import get_schema
 from .factory import build_inner, build_pipeline
-from .files import write_atomic, write_json, write_jsonl
+from .files import remove_stale_tmp, write_atomic, write_json, write_jsonl
 from .journal import Journal
 from .metrics import cell_metrics
 from .parallel import Barrier, Ranks, single_process_view
@@ -49,6 +49,8 @@ def run_cell(cfg: DictConfig) -> Path:
     require_ready(cfg)  # packages, adapter, weights, task.data_dir, disk: every problem at once, before the cell exists
     cell.mkdir(parents=True, exist_ok=True)
     with _lock(cell):
+        for stale in remove_stale_tmp(cell):  # a killed writer's half-written cell file
+            log.warning("removed %s: a temporary file left by a killed writer", stale)
         for name in cell_state.RUN_FILES if cfg.force else (cell_state.FAILED,):
             (cell / name).unlink(missing_ok=True)
         if cfg.force:  # every rank's journal of a data-parallel run too
@@ -94,7 +96,12 @@ def _rescore_if_needed(cfg: DictConfig, cell: Path) -> dict:
     """A finished cell asked with another ``parser``: re-score its stored predictions, no model run."""
     from .metrics import rescore
 
-    metrics = json.loads((cell / "metrics.json").read_text())
+    from .result_files import UnreadableFile, read_metrics
+
+    try:
+        metrics = read_metrics(cell / "metrics.json")
+    except UnreadableFile as exc:
+        raise cell_state.DamagedCell(cell, exc) from exc
     if metrics.get("parser") == cfg.parser:
         return metrics
     samples = [json.loads(line) for line in (cell / "samples.jsonl").read_text(encoding="utf-8").splitlines() if line]

@@ -72,8 +72,9 @@ def parser_for(parser: str, schema: str, seed: int = 0) -> Callable[[str, Sequen
     if schema == "longvideobench":
         return lambda r, letters, qid: parse_longvideobench(r, letters, qid, seed)
     if parser == "lmms_eval":
-        # lmms-eval 0.7.3's Video-MME and MLVU tasks always offer choices A-D to the extractor
-        return lambda r, letters, qid: parse_lmms_eval(r, "ABCD")
+        # lmms-eval 0.7.3's Video-MME and MLVU tasks always offer choices A-D to the extractor; a question
+        # with more options gets all its letters (A-D would make an answer past D impossible to get right)
+        return lambda r, letters, qid: parse_lmms_eval(r, "ABCD" if len(letters) <= 4 else letters)
     if schema == "mlvu":
         return lambda r, letters, qid: parse_mlvu_paper(r, letters)
     return lambda r, letters, qid: parse_paper(r, letters)

@@ -3,6 +3,8 @@
 Reads only what is on disk (CELL_PROTOCOL): ``metrics.json`` = finished; a held ``.lock`` = running
 (someone holds the flock; a dead process has released it); ``failed.json`` = stopped on a systemic
 error; otherwise a cell with a ``config.yaml`` or a journal was interrupted and resumes when run again.
+A cell whose ``metrics.json``, ``identity.json`` or ``failed.json`` is damaged is listed as
+``unreadable`` with the file and what is wrong; every other cell is still shown.
 Answered questions are counted over every ``journal*.jsonl`` (one per data-parallel rank).
 """
 
@@ -17,18 +19,18 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-STATES = ("finished", "running", "failed", "interrupted")
+STATES = ("finished", "running", "failed", "interrupted", "unreadable")
 
 
 @dataclass
 class CellStatus:
     cell: str  # path relative to the results root
-    state: str  # finished | running | failed | interrupted
+    state: str  # finished | running | failed | interrupted | unreadable
     answered: int  # distinct questions with a journal record (or n of a finished cell)
     limit: int | None = None  # the cell's `limit` setting, when it has one
     accuracy: float | None = None
     n_failed: int | None = None
-    detail: str = ""  # failed: the error; running: who holds the lock
+    detail: str = ""  # failed: the error; running: who holds the lock; unreadable: the file and why
     extra: dict[str, Any] = field(default_factory=dict)
 
 
@@ -44,9 +46,10 @@ def lock_holder(cell: Path) -> dict[str, Any] | None:
             fcntl.flock(fd, fcntl.LOCK_SH | fcntl.LOCK_NB)
         except BlockingIOError:
             try:
-                return json.loads(path.read_text() or "{}")
-            except (OSError, json.JSONDecodeError):
+                holder = json.loads(path.read_text() or "{}")
+            except (OSError, ValueError):
                 return {}
+            return holder if isinstance(holder, dict) else {}
         fcntl.flock(fd, fcntl.LOCK_UN)
         return None
     finally:
@@ -62,27 +65,29 @@ def answered_questions(cell: Path) -> set[int]:
     return {d for d in journal.records if journal.answered(d) is not None}
 
 
-def _read_json(path: Path) -> dict[str, Any] | None:
-    try:
-        return json.loads(path.read_text())
-    except (OSError, ValueError):
-        return None
-
-
 def _limit(cell: Path) -> int | None:
-    try:
-        import yaml
+    import yaml
 
+    try:
         value = (yaml.safe_load((cell / "config.yaml").read_text()) or {}).get("limit")
         return int(value) if value is not None else None
-    except (OSError, ValueError, TypeError, AttributeError):
+    except (OSError, ValueError, TypeError, AttributeError, yaml.YAMLError):
         return None
 
 
 def cell_state(cell: Path, root: Path | None = None) -> CellStatus:
-    """State of one cell directory, by the precedence finished > running > failed > interrupted."""
+    """State of one cell directory, by the precedence finished > running > failed > interrupted; a
+    damaged cell file makes it ``unreadable`` (naming the file and why) whatever else it holds."""
+    from .result_files import UnreadableFile, read_identity, read_metrics, read_object
+
     name = str(cell.relative_to(root)) if root is not None else str(cell)
-    metrics = _read_json(cell / "metrics.json") if (cell / "metrics.json").exists() else None
+    try:
+        metrics = read_metrics(cell / "metrics.json") if (cell / "metrics.json").exists() else None
+        if (cell / "identity.json").exists():
+            read_identity(cell / "identity.json")  # a rerun would be refused on it: say so now
+        failed = read_object(cell / "failed.json") if metrics is None and (cell / "failed.json").exists() else None
+    except UnreadableFile as exc:
+        return CellStatus(name, "unreadable", 0, _limit(cell), detail=f"{exc.path.name}: {exc.why}")
     if metrics is not None:
         return CellStatus(name, "finished", int(metrics.get("n", 0)), _limit(cell), metrics.get("accuracy"),
                           metrics.get("n_failed"))
@@ -91,7 +96,6 @@ def cell_state(cell: Path, root: Path | None = None) -> CellStatus:
     if holder is not None:
         who = f"pid {holder.get('pid', '?')} on {holder.get('host', '?')} since {holder.get('started', '?')}"
         return CellStatus(name, "running", answered, _limit(cell), detail=who)
-    failed = _read_json(cell / "failed.json") if (cell / "failed.json").exists() else None
     if failed is not None:
         message = f"{failed.get('error_type', 'error')}: {failed.get('error', '?')}"
         return CellStatus(name, "failed", answered, _limit(cell), detail=message)
@@ -122,13 +126,14 @@ def format_table(rows: list[CellStatus]) -> str:
     lines = [f"{'state':<12} {'answered':>9} {'accuracy':>8}  cell"]
     for r in rows:
         answered = f"{r.answered}/{r.limit}" if r.limit is not None and r.state != "finished" else str(r.answered)
-        acc = f"{r.accuracy:.1f}" if r.accuracy is not None else "-"
+        acc = f"{r.accuracy:.1f}" if isinstance(r.accuracy, (int, float)) else "-"
         line = f"{r.state:<12} {answered:>9} {acc:>8}  {r.cell}"
         if r.detail:
             line += f"  ({r.detail})"
         lines.append(line)
     counts = {s: sum(r.state == s for r in rows) for s in STATES}
-    lines.append(f"{len(rows)} cell(s): " + ", ".join(f"{counts[s]} {s}" for s in STATES))
+    lines.append(f"{len(rows)} cell(s): " + ", ".join(f"{counts[s]} {s}" for s in STATES
+                                                    if s != "unreadable" or counts[s]))
     return "\n".join(lines)
 
 

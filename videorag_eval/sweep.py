@@ -23,7 +23,7 @@ def record(sweep_dir: str | os.PathLike[str], job: dict[str, Any]) -> None:
     path = Path(sweep_dir) / FILE
     path.parent.mkdir(parents=True, exist_ok=True)
     line = (json.dumps(job, default=str) + "\n").encode("utf-8")
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o644)  # one write per line: jobs never interleave
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o666)  # one write per line: jobs never interleave
     try:
         os.write(fd, line)
         os.fsync(fd)

@@ -35,6 +35,7 @@ from .journal import Journal
 from .pipeline import AuxPipeline, VideoProblem
 from .prompt import assemble, count_tokens
 from .records import DecoupledRequest, Question
+from .row_checks import BadRow
 from .safe_paths import UnsafePath
 from .subtitles import SubtitleError
 
@@ -252,6 +253,9 @@ class VideoRAG(lmms):
                           categories=question.categories, question=question.question, options=list(question.options))
             return record, self._answer_question(req, doc, question, record)
         except (VideoProblem, UnsafePath) as exc:  # data failures: this question only, the run goes on
+            record["prediction"] = self._fail(record, exc.kind, str(exc))
+        except BadRow as exc:  # a malformed dataset row (column named): this question only
+            record["question_id"] = exc.question_id
             record["prediction"] = self._fail(record, exc.kind, str(exc))
         except SubtitleError as exc:  # a malformed subtitle file: a data failure of its video's questions
             record["prediction"] = self._fail(record, "bad_subtitles", str(exc))

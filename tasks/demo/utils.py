@@ -12,11 +12,18 @@ def data_dir() -> Path:
 
 
 def demo_doc_to_visual(doc):
-    base = data_dir() / "data" / doc["videoID"]
-    for ext in (".mp4", ".MP4", ".mkv"):
-        if base.with_suffix(ext).exists():
-            return [str(base.with_suffix(ext))]
-    return [str(base.with_suffix(".mp4"))]  # missing: the harness records it as a failed question
+    # the same checked path as Video-MME's (videorag_eval.safe_paths): a row pointing outside the data
+    # directory is refused (unsafe_path); missing: the .mp4 path, recorded as a failed question
+    from videorag_eval.task_functions import videomme_video
+
+    return [videomme_video(data_dir(), doc["videoID"])]
+
+
+def demo_process_docs(dataset):
+    # malformed rows tagged and made readable, as for Video-MME (videorag_eval.row_checks)
+    from videorag_eval.task_functions import videomme_process_docs
+
+    return videomme_process_docs(dataset)
 
 
 def demo_doc_to_text(doc, lmms_eval_specific_kwargs=None):

@@ -38,7 +38,7 @@ EXAMPLES: tuple[tuple[str, tuple[str, ...], dict[str, Any]], ...] = (
 )
 
 
-def _lettered(options: tuple[str, ...] | list[str], letters: str = "ABCDEFGH") -> list[str]:
+def _lettered(options: tuple[str, ...] | list[str], letters: str = "ABCDEFGHIJKLMNOPQRSTUVWXYZ") -> list[str]:
     return [f"{letter}. {text}" for letter, text in zip(letters, options)]
 
 

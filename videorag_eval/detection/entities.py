@@ -222,7 +222,7 @@ def _question_text(text: str) -> str:
     lines = [ln for ln in str(text).splitlines() if ln.strip()]
     keep = []
     for ln in lines:
-        if re.match(r"^\s*\(?[A-H][.)]\s", ln):
+        if re.match(r"^\s*\(?[A-Z][.)]\s", ln):
             break
         keep.append(ln)
     return " ".join(keep) if keep else str(text)

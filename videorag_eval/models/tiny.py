@@ -140,7 +140,9 @@ def _build_atomically(out_dir: str | os.PathLike, name: str, write: Callable[[Pa
     out.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.building-", dir=out.parent))
     try:
-        os.chmod(tmp, 0o755)  # mkdtemp makes it private; a shared cache should be readable
+        from ..files import dir_mode
+
+        os.chmod(tmp, dir_mode(tmp))  # mkdtemp makes it private (0o700); honour the umask as mkdir would
         write(tmp)
         (tmp / MARKER).write_text(json.dumps({"name": name, "version": BUILD_VERSION, "seed": SEED}) + "\n")
         if out.exists():

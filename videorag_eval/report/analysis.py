@@ -202,9 +202,12 @@ def analyse(cells: list[Cell], b: int = stats.DEFAULT_B, seed: int = stats.DEFAU
         if abs(acc.estimate - cell.accuracy) > 0.05:
             notes.append(f"{cell.rel}: accuracy recomputed from samples.jsonl is {acc.estimate:.2f}, metrics.json says "
                          f"{cell.accuracy:.2f}; the table shows metrics.json's value")
+        low, high = acc.low, acc.high
+        if abs(acc.estimate - cell.accuracy) <= 0.005 + 1e-9:  # metrics.json's 2-decimal rounding: keep the
+            low, high = min(low, cell.accuracy), max(high, cell.accuracy)  # interval around the value shown
         row = {
             "model": cell.model, "task": cell.task, "frames": cell.frames, "rag": cell.rag, "threshold": cell.threshold,
-            "method": cell.method, "accuracy": cell.accuracy, "ci_low": acc.low, "ci_high": acc.high, "n": cell.n,
+            "method": cell.method, "accuracy": cell.accuracy, "ci_low": low, "ci_high": high, "n": cell.n,
             "n_failed": cell.n_failed, "n_videos": acc.n_videos, "n_degraded": cell.n_degraded, "limit": cell.limit,
             "parser": cell.parser, "cell": cell.rel,
         }

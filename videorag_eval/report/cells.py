@@ -160,10 +160,9 @@ def pairing_key(config: dict[str, Any], cell: Path, parser: Any) -> str:
     data["_parser"] = parser
     ident = cell / "identity.json"
     if ident.exists():
-        try:
-            stored = json.loads(ident.read_text())
-        except (OSError, json.JSONDecodeError):
-            stored = {}
+        from ..result_files import read_identity
+
+        stored = read_identity(ident)  # a damaged one: UnreadableFile, the cell is listed as unreadable
         data["_annotation"] = (stored.get("annotations") or {}).get("sha256")
         data["_versions"] = stored.get("versions")
     return hashlib.sha256(json.dumps(data, sort_keys=True, default=str).encode()).hexdigest()[:16]
@@ -172,8 +171,18 @@ def pairing_key(config: dict[str, Any], cell: Path, parser: Any) -> str:
 def load_cell(path: Path, results_dir: Path) -> Cell:
     import yaml
 
-    metrics = json.loads((path / "metrics.json").read_text())
-    config = yaml.safe_load((path / "config.yaml").read_text()) or {}
+    from ..result_files import UnreadableFile, read_metrics
+
+    metrics = read_metrics(path / "metrics.json")
+    for key in ("accuracy", "frames"):
+        if key not in metrics:
+            raise UnreadableFile(path / "metrics.json", f"no {key!r}")
+    try:
+        config = yaml.safe_load((path / "config.yaml").read_text()) or {}
+    except yaml.YAMLError as exc:
+        raise UnreadableFile(path / "config.yaml", f"not valid YAML ({' '.join(str(exc).split())})") from exc
+    if not isinstance(config, dict):
+        raise UnreadableFile(path / "config.yaml", f"holds a {type(config).__name__}, not a mapping")
     rows = _read_jsonl(path / "samples.jsonl")
     if len(rows) != metrics.get("n", len(rows)):
         raise ValueError(f"{path}: samples.jsonl has {len(rows)} questions but metrics.json says n={metrics.get('n')}")
@@ -209,12 +218,16 @@ def load_cell(path: Path, results_dir: Path) -> Cell:
 
 
 def load_cells(results_dir: Path, exclude: Path | None = None) -> tuple[list[Cell], list[Skipped]]:
+    from ..result_files import UnreadableFile
+
     paths, skipped = find_cells(results_dir, exclude)
     cells = []
     for path in paths:
         try:
             cells.append(load_cell(path, Path(results_dir)))
-        except (OSError, ValueError, KeyError, TypeError) as exc:
+        except UnreadableFile as exc:
+            skipped.append(Skipped(os.path.relpath(path, results_dir), f"unreadable: {exc.path.name}: {exc.why}"))
+        except (OSError, ValueError, KeyError, TypeError, AttributeError) as exc:
             skipped.append(Skipped(os.path.relpath(path, results_dir), f"unreadable: {type(exc).__name__}: {exc}"))
     cells.sort(key=lambda c: (c.task, c.model, c.frames, c.rag != "none", c.rag != "subtitles", c.rag, c.threshold or 0.0, c.method, c.rel))
     return cells, skipped

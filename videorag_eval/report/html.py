@@ -132,7 +132,7 @@ def _options_html(sample: dict) -> str:
     options = sample.get("options")
     if not options:
         return ""
-    letters = sample.get("letters") or "ABCDEFGH"
+    letters = sample.get("letters") or "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
     return "<br>".join(f"{escape(letters[i] if i < len(letters) else '?')}. {escape(str(o))}" for i, o in enumerate(options))
 
 

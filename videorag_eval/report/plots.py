@@ -29,6 +29,16 @@ def _setting(r) -> str:
     return label + (f" [{r.method}]" if r.method != "default" else "")
 
 
+def error_bars(estimate, low, high) -> np.ndarray:
+    """matplotlib's ``[below, above]`` error lengths, never negative: the estimate shown (e.g.
+    metrics.json's accuracy, rounded to 2 decimals) may sit a rounding step outside the unrounded
+    interval (a one-video cell: 66.67 against [66.666.., 66.666..]); a missing interval draws no bar."""
+    est = np.asarray(estimate, dtype=float)
+    below = est - np.asarray(low, dtype=float)
+    above = np.asarray(high, dtype=float) - est
+    return np.clip(np.nan_to_num(np.vstack([below, above]), nan=0.0, posinf=0.0, neginf=0.0), 0.0, None)
+
+
 def accuracy_vs_frames(analysis: Analysis, out: Path) -> list[Path]:
     """Per task: one panel per model, accuracy against frames, one line per rag setting, CI bands."""
     plt = _pyplot()
@@ -49,7 +59,7 @@ def accuracy_vs_frames(analysis: Analysis, out: Path) -> list[Path]:
                 (line,) = ax.plot(x, sdf["accuracy"], marker="o", label=setting)
                 ax.fill_between(x, sdf["ci_low"], sdf["ci_high"], alpha=0.2, color=line.get_color())
                 if len(x) == 1:
-                    ax.errorbar(x, sdf["accuracy"], yerr=[sdf["accuracy"] - sdf["ci_low"], sdf["ci_high"] - sdf["accuracy"]],
+                    ax.errorbar(x, sdf["accuracy"], yerr=error_bars(sdf["accuracy"], sdf["ci_low"], sdf["ci_high"]),
                                 color=line.get_color(), capsize=4)
             ax.set_title(f"{task} — {model}")
             ax.set_xlabel("frames")
@@ -85,8 +95,8 @@ def category_deltas(analysis: Analysis, out: Path) -> list[Path]:
             for i, setting in enumerate(settings):
                 s = mdf[mdf["setting"] == setting].drop_duplicates("group").set_index("group").reindex(groups)
                 est = s["delta_vs_none"].to_numpy(float)
-                err = np.vstack([est - s["delta_ci_low"].to_numpy(float), s["delta_ci_high"].to_numpy(float) - est])
-                ax.barh(y + i * width - 0.4 + width / 2, est, height=width, xerr=np.nan_to_num(err), capsize=2, label=setting)
+                err = error_bars(est, s["delta_ci_low"], s["delta_ci_high"])
+                ax.barh(y + i * width - 0.4 + width / 2, est, height=width, xerr=err, capsize=2, label=setting)
             ax.axvline(0, color="black", linewidth=0.8)
             ax.set_yticks(y)
             ax.set_yticklabels(groups, fontsize=8)
