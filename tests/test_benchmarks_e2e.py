@@ -95,7 +95,8 @@ def test_mlvu_has_no_subtitles_arm(copies, results, e2e_cache):
 
 
 def test_a_data_dir_with_the_wrong_layout_names_what_is_missing(tmp_path):
-    from videorag_eval.lmms_tasks import TaskSetupError
+    from videorag_eval.preflight import PreflightFailed
 
-    with pytest.raises(TaskSetupError, match="lvb_val.json"):
+    with pytest.raises(PreflightFailed, match="lvb_val.json") as refused:  # the pre-flight lists it with the rest
         run_cell("task=longvideobench", f"task.data_dir={tmp_path}", f"results_dir={tmp_path}")
+    assert [p.check for p in refused.value.problems if "lvb_val.json" in p.problem] == ["data"]

@@ -29,7 +29,8 @@ def test_a_full_cache_disk_during_asr_stops_the_cell(tmp_path):
     cache.mkdir()
     # a 12 KB file system: the layout marker, the task YAML and the file-hash memo fit; the ASR entry does not
     script = (f"mount -t tmpfs -o size=12k tmpfs {cache} && exec {sys.executable} -m videorag_eval rag=asr limit=1 "
-              f"results_dir={results} cache_dir={cache}")
+              f"results_dir={results} cache_dir={cache} preflight.min_free_gb=0")  # the disk fills *during* the run
+    # (with the default, the pre-flight refuses a cache disk under 1 GB free before any work: test_preflight.py)
     env = {**os.environ, "HF_DATASETS_CACHE": str(tmp_path / "hf_datasets"), "HF_HUB_OFFLINE": "1",
            "TRANSFORMERS_OFFLINE": "1"}
     proc = subprocess.run(["unshare", "-m", "sh", "-c", script], capture_output=True, text=True, cwd=REPO, env=env,
