@@ -37,9 +37,18 @@ def byte_vocab() -> dict[str, int]:
 
 
 def tokenizer(max_len: int):
+    """A byte-level CLIP tokenizer with no merges, from vocab/merges files (transformers 4.x's CLIPTokenizer
+    reads files; the locked environment is 4.57)."""
+    import json
+    import tempfile
+
     from transformers import CLIPTokenizer
 
-    return CLIPTokenizer(vocab=byte_vocab(), merges=[], model_max_length=max_len)
+    root = Path(tempfile.mkdtemp(prefix="tiny_clip_tokenizer_"))
+    (root / "vocab.json").write_text(json.dumps(byte_vocab()), encoding="utf-8")
+    (root / "merges.txt").write_text("#version: 0.2\n", encoding="utf-8")
+    return CLIPTokenizer(vocab_file=str(root / "vocab.json"), merges_file=str(root / "merges.txt"),
+                         model_max_length=max_len)
 
 
 def text_config(max_positions: int) -> dict:
@@ -275,7 +284,8 @@ def tiny_grounding_dino(tmp_path_factory) -> str:
     path = tmp_path_factory.mktemp("tiny_gdino")
     words = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]", ".", "red", "circle", "blue", "square", "cup"]
     words += list("abcdefghijklmnopqrstuvwxyz")
-    tok = BertTokenizer(vocab={w: i for i, w in enumerate(words)}, model_max_length=32)
+    (path / "vocab.txt").write_text("\n".join(words) + "\n", encoding="utf-8")  # transformers 4.x reads a file
+    tok = BertTokenizer(vocab_file=str(path / "vocab.txt"), model_max_length=32)
     torch.manual_seed(0)
     cfg = GroundingDinoConfig(
         backbone_config=dict(model_type="swin", image_size=64, patch_size=4, embed_dim=8, depths=[1, 1, 1, 1],

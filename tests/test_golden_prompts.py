@@ -52,7 +52,9 @@ def _run(monkeypatch, tmp_path, e2e_cache, overrides):
 
     recorder = Recorder()
     monkeypatch.setattr(runner, "build_inner", lambda cfg, pipeline: recorder)
-    runner.run_cell(compose(*overrides, f"limit={LIMIT}", f"results_dir={tmp_path}", f"cache_dir={e2e_cache}"))
+    # the inner model is replaced by the recorder, so its package and weights are never loaded: no pre-flight
+    runner.run_cell(compose(*overrides, f"limit={LIMIT}", f"results_dir={tmp_path}", f"cache_dir={e2e_cache}",
+                            "preflight.enabled=false"))
     return recorder
 
 
