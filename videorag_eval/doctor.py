@@ -42,10 +42,19 @@ def compose_cells(jobs: list[list[str]], config_name: str = "config") -> list[An
 
 def check(jobs: list[list[str]], checks: tuple[str, ...] | None = None,
           config_name: str = "config") -> tuple[list[Any], list[Problem], float]:
+    from .settings import ConfigError, check_config
+
     t0 = time.perf_counter()
     cfgs = compose_cells(jobs, config_name)
+    valid = []
+    for cfg in cfgs:  # a refused setting is the cell's (or the launcher's) own error, said before any pre-flight
+        try:
+            check_config(cfg)
+        except ConfigError:
+            continue
+        valid.append(cfg)
     preflight = Preflight.from_cfg(cfgs[0], checks)
-    problems = preflight.cells(cfgs)
+    problems = preflight.cells(valid)
     return cfgs, problems, time.perf_counter() - t0
 
 
