@@ -23,6 +23,7 @@ from pathlib import Path
 
 from _common import REPO, table, write_result
 from bench_extraction import compose
+from bench_harness import plain_lmms_eval
 
 
 def _cell(tmp: Path, cache0: Path, rag: str, batch: int, args) -> dict:
@@ -48,27 +49,14 @@ def _overhead(tmp: Path, batch: int, args) -> dict:
     cfg = compose("model=tiny_qwen2_5_vl", "task=demo", "rag=none", f"frames={args.frames}", f"limit={args.limit}",
                   f"batch_size={batch}", f"results_dir={tmp / 'ovh_results'}", f"cache_dir={tmp / 'ovh_cache'}",
                   "force=true")
-    from videorag_eval.factory import build_inner, build_pipeline
     from videorag_eval.lmms_tasks import configure_environment, prepare_task
     from videorag_eval.runner import run_cell
 
     configure_environment(cfg.cache_dir)
     lmms_task, include_path, _ = prepare_task(cfg.task, cfg.cache_dir)
 
-    def plain() -> float:
-        from lmms_eval.evaluator import simple_evaluate
-        from lmms_eval.tasks import TaskManager
-
-        t0 = time.perf_counter()
-        inner = build_inner(cfg, build_pipeline(cfg))  # the adapter built with batch_size=B
-        results = simple_evaluate(
-            model=inner, tasks=[lmms_task], limit=cfg.limit, batch_size=batch, log_samples=True,
-            task_manager=TaskManager("WARNING", include_path=include_path, model_name=str(cfg.model.adapter)),
-            verbosity="WARNING", process_docs_parallel=1,
-            gen_kwargs=",".join(f"{k}={v}" for k, v in cfg.generation.items()),
-            random_seed=cfg.seed, numpy_random_seed=cfg.seed, torch_random_seed=cfg.seed, fewshot_random_seed=cfg.seed)
-        assert results and results["samples"][lmms_task]
-        return time.perf_counter() - t0
+    def plain() -> float:  # the adapter built with batch_size=B
+        return plain_lmms_eval(cfg, lmms_task, include_path, batch)
 
     def ours() -> float:
         t0 = time.perf_counter()

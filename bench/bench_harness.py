@@ -19,6 +19,26 @@ from _common import table, write_result
 from bench_extraction import compose
 
 
+def plain_lmms_eval(cfg, lmms_task: str, include_path: str, batch_size: int = 1) -> float:
+    """Seconds for plain lmms-eval: the cell's inner adapter (built with its batch size) through
+    ``simple_evaluate`` on the same task, limit, generation settings and seeds."""
+    from lmms_eval.evaluator import simple_evaluate
+    from lmms_eval.tasks import TaskManager
+
+    from videorag_eval.factory import build_inner, build_pipeline
+
+    t0 = time.perf_counter()
+    inner = build_inner(cfg, build_pipeline(cfg))
+    results = simple_evaluate(
+        model=inner, tasks=[lmms_task], limit=cfg.limit, batch_size=batch_size, log_samples=True,
+        task_manager=TaskManager("WARNING", include_path=include_path, model_name=str(cfg.model.adapter)),
+        verbosity="WARNING", process_docs_parallel=1,
+        gen_kwargs=",".join(f"{k}={v}" for k, v in cfg.generation.items()),
+        random_seed=cfg.seed, numpy_random_seed=cfg.seed, torch_random_seed=cfg.seed, fewshot_random_seed=cfg.seed)
+    assert results and results["samples"][lmms_task]
+    return time.perf_counter() - t0
+
+
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--model", default="tiny_qwen2_5_vl")
@@ -34,7 +54,6 @@ def main() -> None:
     cfg = compose(f"model={args.model}", "task=demo", "rag=none", f"frames={args.frames}", f"limit={args.limit}",
                   f"results_dir={tmp / 'results'}", f"cache_dir={tmp / 'cache'}", "force=true")
 
-    from videorag_eval.factory import build_inner, build_pipeline
     from videorag_eval.lmms_tasks import configure_environment, prepare_task
     from videorag_eval.runner import run_cell
 
@@ -42,19 +61,7 @@ def main() -> None:
     lmms_task, include_path, _ = prepare_task(cfg.task, cfg.cache_dir)
 
     def plain() -> float:
-        from lmms_eval.evaluator import simple_evaluate
-        from lmms_eval.tasks import TaskManager
-
-        t0 = time.perf_counter()
-        inner = build_inner(cfg, build_pipeline(cfg))
-        results = simple_evaluate(
-            model=inner, tasks=[lmms_task], limit=cfg.limit, batch_size=1, log_samples=True,
-            task_manager=TaskManager("WARNING", include_path=include_path, model_name=str(cfg.model.adapter)),
-            verbosity="WARNING", process_docs_parallel=1,
-            gen_kwargs=",".join(f"{k}={v}" for k, v in cfg.generation.items()),
-            random_seed=cfg.seed, numpy_random_seed=cfg.seed, torch_random_seed=cfg.seed, fewshot_random_seed=cfg.seed)
-        assert results and results["samples"][lmms_task]
-        return time.perf_counter() - t0
+        return plain_lmms_eval(cfg, lmms_task, include_path)
 
     def ours() -> float:
         t0 = time.perf_counter()

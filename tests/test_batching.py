@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from helpers import REPO, compose, read_cell, run_cell
+from helpers import compose, read_cell, run_cell
 
 pytestmark = pytest.mark.slow
 
