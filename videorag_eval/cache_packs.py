@@ -22,7 +22,6 @@ from __future__ import annotations
 import contextlib
 import json
 import logging
-import os
 import shutil
 from collections import Counter, OrderedDict
 from dataclasses import dataclass, field

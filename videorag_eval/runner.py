@@ -11,7 +11,6 @@ import logging
 import os
 import time
 from pathlib import Path
-from typing import Any
 
 from omegaconf import DictConfig, OmegaConf
 
