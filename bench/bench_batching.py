@@ -81,11 +81,17 @@ def main() -> None:
     ap.add_argument("--reps", type=int, default=3)
     ap.add_argument("--out")
     ap.add_argument("--skip-overhead", action="store_true", help="only the four cells (no plain lmms-eval comparison)")
+    ap.add_argument("--only-overhead", action="store_true", help="only the plain lmms-eval comparison (rag=none)")
     args = ap.parse_args()
     import logging
 
     logging.getLogger("videorag_eval").setLevel(logging.WARNING)
     tmp = Path(tempfile.mkdtemp(prefix="bench_batching_"))
+    if args.only_overhead:
+        overhead = [_overhead(tmp, b, args) for b in (1, args.batch)]
+        table(overhead, list(overhead[0]))
+        write_result("batching_overhead", {"overhead_vs_plain": overhead, "limit": args.limit}, args.out)
+        return
     cache0 = tmp / "cache0"
     subprocess.run([sys.executable, "-m", "videorag_eval.extract", "task=demo", "model=tiny_qwen2_5_vl",
                     f"frames={args.frames}", f"limit={args.limit}", f"cache_dir={cache0}",
