@@ -26,16 +26,15 @@ def environment() -> dict[str, object] | None:
     """Which environment produced a number: the lock file's hash and whether every package it pins is
     installed at its pinned version (None for an installed wheel: no lock beside it)."""
     import hashlib
-    import re
 
-    lock = Path(__file__).resolve().parent.parent / "lock" / "requirements.txt"
-    if not lock.exists():
+    from .third_party import LOCK_FILE, locked_pins
+
+    pins = locked_pins()
+    if not pins:
         return None
-    text = lock.read_text()
-    pins = dict(re.findall(r"^([A-Za-z0-9_.-]+)(?:\[[^\]]*\])?==([^\s;\\]+)", text, re.MULTILINE))
     installed = {name: package_version(name) for name in pins}
     differs = {name: installed[name] for name, pinned in pins.items() if installed[name] != pinned}
-    return {"lock": "lock/requirements.txt", "lock_sha256": hashlib.sha256(text.encode()).hexdigest()[:16],
+    return {"lock": "lock/requirements.txt", "lock_sha256": hashlib.sha256(LOCK_FILE.read_bytes()).hexdigest()[:16],
             "matches_lock": not differs, "not_as_locked": dict(sorted(differs.items())[:20])}
 
 

@@ -184,13 +184,21 @@ def import_failure(package: str, exc: BaseException) -> str:
             f"environment has {locked_version('transformers') or 'the tested version'}")
 
 
-def locked_version(dist: str) -> str | None:
-    """The version ``lock/requirements.txt`` pins (source checkout only)."""
+LOCK_FILE = Path(__file__).resolve().parent.parent / "lock" / "requirements.txt"  # in a source checkout only
+
+
+def locked_pins() -> dict[str, str]:
+    """Package -> version pinned by ``lock/requirements.txt`` (empty for an installed wheel: no lock beside it)."""
     import re
 
-    lock = Path(__file__).resolve().parent.parent / "lock" / "requirements.txt"
     try:
-        match = re.search(rf"^{re.escape(dist)}==([^\s;\\]+)", lock.read_text(), re.MULTILINE | re.IGNORECASE)
+        text = LOCK_FILE.read_text()
     except OSError:
-        return None
-    return match.group(1) if match else None
+        return {}
+    return {name.lower(): version for name, version in
+            re.findall(r"^([A-Za-z0-9_.-]+)(?:\[[^\]]*\])?==([^\s;\\]+)", text, re.MULTILINE)}
+
+
+def locked_version(dist: str) -> str | None:
+    """The version the lock pins for ``dist`` (None without a lock)."""
+    return locked_pins().get(dist.lower())
