@@ -35,7 +35,31 @@ def environment() -> dict[str, object] | None:
     installed = {name: package_version(name) for name in pins}
     differs = {name: installed[name] for name, pinned in pins.items() if installed[name] != pinned}
     return {"lock": "lock/requirements.txt", "lock_sha256": hashlib.sha256(LOCK_FILE.read_bytes()).hexdigest()[:16],
-            "matches_lock": not differs, "not_as_locked": dict(sorted(differs.items())[:20])}
+            "matches_lock": not differs, "not_as_locked": dict(sorted(differs.items())[:20]), "cpu": cpu()}
+
+
+# Vector extensions, widest first: CPU kernels (onnxruntime's in faster-whisper's VAD, oneDNN, CTranslate2)
+# pick their code path by these, and the same audio can then be transcribed differently (seen: the VAD's
+# speech boundaries on an AVX-512 machine against an AVX2 one changed one word of a transcript).
+_VECTOR_EXTENSIONS = ("avx512_bf16", "avx512_vnni", "avx512f", "avx_vnni", "avx2", "avx", "sse4_2", "asimd", "neon")
+
+
+def cpu() -> dict[str, object]:
+    """The CPU a number was made on: architecture, model name and its widest vector extensions (the
+    extractors' CPU results can depend on them)."""
+    import platform
+
+    info: dict[str, object] = {"machine": platform.machine()}
+    try:
+        text = Path("/proc/cpuinfo").read_text(errors="replace")
+    except OSError:
+        return info
+    fields = dict(line.split(":", 1) for line in text.splitlines() if ":" in line)
+    fields = {k.strip(): v.strip() for k, v in fields.items()}
+    flags = set((fields.get("flags") or fields.get("Features") or "").split())
+    info["model"] = fields.get("model name") or fields.get("CPU part")
+    info["vector"] = [f for f in _VECTOR_EXTENSIONS if f in flags]
+    return info
 
 
 def _git_commit() -> str | None:
