@@ -65,8 +65,10 @@ def _render(seen):
 
 
 # A transcribed line of the speech block: "[0s-30s] words ...". Whisper's words on the CPU depend on the
-# machine (faster-whisper's VAD runs onnxruntime kernels chosen by the CPU's vector extensions: on an
-# AVX-512 machine "The museum tours start ..." where an AVX2 one hears "doors"; provenance.cpu() records it).
+# machine: the golden files (recorded on another CPU) hear "The museum doors start set the harbor", an
+# AVX-512 EPYC hears "tours". There, forcing CTranslate2's kernels (CT2_FORCE_CPU_ISA=AVX2/GENERIC) changes
+# nothing, while faster-whisper's VAD (onnxruntime, kernels chosen by the CPU) on/off flips the word: the
+# VAD's speech boundaries differ by machine. metrics.json records the CPU (provenance.cpu()).
 TRANSCRIBED = re.compile(r"^(\[\d+s-\d+s\] )(.*)$")
 MIN_WORD_SIMILARITY = 0.85
 

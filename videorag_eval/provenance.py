@@ -39,8 +39,8 @@ def environment() -> dict[str, object] | None:
 
 
 # Vector extensions, widest first: CPU kernels (onnxruntime's in faster-whisper's VAD, oneDNN, CTranslate2)
-# pick their code path by these, and the same audio can then be transcribed differently (seen: the VAD's
-# speech boundaries on an AVX-512 machine against an AVX2 one changed one word of a transcript).
+# pick their code path by these, and the same audio can then be transcribed differently (seen: one word of
+# the demo's transcript differs between two of our machines, with the VAD on; tests/test_golden_prompts.py).
 _VECTOR_EXTENSIONS = ("avx512_bf16", "avx512_vnni", "avx512f", "avx_vnni", "avx2", "avx", "sse4_2", "asimd", "neon")
 
 
