@@ -17,6 +17,7 @@ import pytest
 import yaml
 
 from videorag_eval.adapter_specs import SPECS, route_error
+from videorag_eval.adapters import TEXT_ONLY_FIXES
 
 REPO = Path(__file__).resolve().parent.parent
 CONFIGS = sorted((REPO / "conf" / "model").glob("*.yaml"))
@@ -128,13 +129,22 @@ def test_decouple_route_is_one_the_adapter_serves(path):
     assert route_error(node["adapter"], node["decouple_route"]) is None, path.name
 
 
-# The source line that decides whether an adapter can answer a request with no visual.
+@pytest.mark.parametrize("path", REAL, ids=lambda p: p.stem)
+def test_every_lvlm_decouples_text_only_as_the_official_code(path):
+    """The decoupling prompt goes without the video (the official Video-RAG code); ``with_video`` is a
+    choice one makes on the command line, never a shipped default."""
+    assert _model_node(path)["decouple_route"] == "text_only", path.name
+
+
+# The source line that decides that an adapter itself cannot answer a request with no visual (our fix,
+# videorag_eval.adapters.TEXT_ONLY_FIXES, answers it instead).
 NO_TEXT_ONLY_EVIDENCE = {
     "llava_vid": "if len(visuals) == 1:",
-    "longva": "assert len(batched_visuals) == 1",
+    "longva": "if type(visual[0]) is PIL.Image.Image:",
     "internvl2": 'assert len(visuals) == 1, f"Only one video is supported',
     "internvl3_5": 'assert len(visuals) == 1, f"Only one video is supported',
     "video_llava": "assert len(visuals) == 1",
+    "llava_hf": 'task_type = "text"',  # set, but only the image and video branches build `inputs`
 }
 TEXT_ONLY_EVIDENCE = {
     "llava_onevision": "if visual is None or visual == []",
@@ -154,7 +164,13 @@ def test_adapter_facts_hold_in_the_installed_source(name):
     text = path.read_text()
     if name == "internvl3_5":  # the behaviour lives in its base class
         text += _source_of("lmms_eval.models.simple.internvl3")[0].read_text()
-    if spec.text_only:
+    if spec.text_only_fix:  # the adapter itself cannot; our fix is what makes it text_only
+        assert spec.text_only and name in TEXT_ONLY_FIXES and "our fix" in spec.why
+        assert NO_TEXT_ONLY_EVIDENCE[name] in text
+        if name == "llava_hf":
+            body = text.split("def generate_until(", 1)[1].split("def generate_until_multi_round(", 1)[0]
+            assert body.count("inputs = self._image_processor(") == 2  # images, videos: none for text
+    elif spec.text_only:
         assert TEXT_ONLY_EVIDENCE[name] in text
     elif name in NO_TEXT_ONLY_EVIDENCE:
         assert NO_TEXT_ONLY_EVIDENCE[name] in text
@@ -171,6 +187,58 @@ def test_adapter_facts_hold_in_the_installed_source(name):
         assert "indices = np.linspace(" in text and "indices = np.unique(indices)" in text
 
 
+def _module_names(tree: ast.Module) -> set[str]:
+    """Names a module defines or imports at top level (also inside top-level try/if blocks)."""
+    names: set[str] = set()
+    for node in ast.walk(tree):
+        if isinstance(node, (ast.Import, ast.ImportFrom)):
+            names |= {(a.asname or a.name).split(".")[0] for a in node.names}
+        elif isinstance(node, ast.Assign) and node.col_offset == 0:
+            names |= {t.id for t in node.targets if isinstance(t, ast.Name)}
+    return names
+
+
+def _class_attributes(module: str, name: str) -> set[str]:
+    """``self.X = ...`` targets and methods/properties of a class and of its bases in lmms-eval."""
+    _, tree = _source_of(module)
+    cls = _class(tree, name)
+    attrs = {n.name for n in cls.body if isinstance(n, ast.FunctionDef)}
+    for node in ast.walk(cls):
+        if isinstance(node, ast.Attribute) and isinstance(node.value, ast.Name) and node.value.id == "self" \
+                and isinstance(node.ctx, ast.Store):
+            attrs.add(node.attr)
+    for base in cls.bases:
+        if isinstance(base, ast.Name) and base.id != "lmms":
+            imp = next(n for n in tree.body if isinstance(n, ast.ImportFrom) and any(a.name == base.id for a in n.names))
+            attrs |= _class_attributes(imp.module, base.id)
+    return attrs
+
+
+@pytest.mark.parametrize("name", sorted(TEXT_ONLY_FIXES))
+def test_text_only_fix_reads_only_what_the_adapter_has(name):
+    """Every name our text-only path reads from the adapter's module, and every attribute it reads from
+    the adapter, exists in the installed source (llava_vid / longva cannot be imported here: this is
+    what ties the stand-ins of tests/test_text_only_fixes.py to the real adapters)."""
+    fix = TEXT_ONLY_FIXES[name]
+    assert fix.class_path == SPECS[name].class_path
+    _, tree = _source_of(fix.names_module)
+    missing = set(fix.module_names) - _module_names(tree)
+    assert not missing, f"{fix.names_module} has no {sorted(missing)}"
+    module, cls = fix.class_path.rsplit(".", 1)
+    attrs = _class_attributes(module, cls)
+    missing = set(fix.attributes) - attrs
+    assert not missing, f"{fix.class_path} has no {sorted(missing)}"
+
+
+def test_the_llava_family_fix_reads_what_the_adapters_themselves_call():
+    """The calls our LLaVA/LongVA path makes are the ones the adapters make for their video requests."""
+    for module in ("lmms_eval.models.simple.llava_vid", "lmms_eval.models.simple.longva"):
+        text = _source_of(module)[0].read_text()
+        assert "tokenizer_image_token(prompt" in text and "IMAGE_TOKEN_INDEX" in text
+        assert "conv_templates[self.conv_template].copy()" in text
+        assert "conv.append_message(conv.roles[0]" in text and "conv.append_message(conv.roles[1], None)" in text
+
+
 def test_llava_video_configs_sample_uniformly():
     """llava_vid samples 1 fps unless force_sample: the shipped configs ask for uniform frames."""
     for name in ("llava_video_7b", "llava_video_72b"):
@@ -178,12 +246,21 @@ def test_llava_video_configs_sample_uniformly():
         assert node["model_args"]["force_sample"] is True
 
 
-def test_text_only_route_for_an_adapter_that_cannot_is_refused_before_any_work():
+def test_text_only_route_for_an_adapter_that_cannot_is_refused_before_any_work(monkeypatch):
+    """Every configured adapter serves text_only now (six through our fix); an adapter row that could not
+    (as internvl2 without the fix) would be refused before any work, and with_video stays a choice."""
+    import dataclasses
+
     from helpers import compose
 
+    from videorag_eval import adapter_specs
     from videorag_eval.settings import ConfigError, check_config
 
-    cfg = compose("model=internvl2_8b", "model.decouple_route=text_only")
+    check_config(compose("model=internvl2_8b"))  # text_only: through our fix
+    check_config(compose("model=internvl2_8b", "model.decouple_route=with_video"))  # a possible choice
+    unfixed = dataclasses.replace(SPECS["internvl2"], text_only=False, text_only_fix=False,
+                                  why="modality=video: `assert len(visuals) == 1`")
+    monkeypatch.setitem(adapter_specs.SPECS, "internvl2", unfixed)
     with pytest.raises(ConfigError, match="with_video"):
-        check_config(cfg)
-    check_config(compose("model=internvl2_8b"))
+        check_config(compose("model=internvl2_8b", "model.decouple_route=text_only"))
+    check_config(compose("model=internvl2_8b", "model.decouple_route=with_video"))

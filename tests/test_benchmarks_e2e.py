@@ -5,6 +5,7 @@ import sys
 from pathlib import Path
 
 import pytest
+from omegaconf import OmegaConf
 
 from helpers import read_cell, run_cell
 
@@ -63,6 +64,10 @@ def test_other_adapters_and_chat_style(model, style, copies, results, e2e_cache)
     metrics, samples = read_cell(cell)
     assert metrics["n"] == 2 and metrics["n_failed"] == 0
     assert all(s["aux"].get("asr") is not None for s in samples)
+    # the decoupling prompt went text only (llava_hf / video_llava through our fix) and the model answered it
+    assert OmegaConf.load(cell / "config.yaml").model.decouple_route == "text_only"
+    assert metrics["decoupling"]["generated"] + metrics["decoupling"]["cached"] == 2
+    assert not metrics["decoupling"].get("decouple_raised") and not any(s.get("request_error") for s in samples)
 
 
 def test_subtitles_arm_longvideobench_answers_speech(copies, results, e2e_cache):

@@ -2,7 +2,8 @@
 
 The inner model here is a recorder (it answers "A" and keeps every request); everything else is
 real: Hydra config, lmms-eval tasks and evaluator, extraction, retrieval, prompt assembly. Under
-``rag=none`` the recorded text must equal what plain lmms-eval sends to the same model.
+``rag=none`` the recorded text must equal what plain lmms-eval sends to the same model; and with each
+tiny random model (real adapters, not the recorder) the predictions must equal plain lmms-eval's.
 Regenerate after an intended prompt change with ``UPDATE_GOLDEN=1 python -m pytest tests/test_golden_prompts.py``.
 """
 
@@ -150,3 +151,42 @@ def test_rag_none_is_exactly_plain_lmms_eval(task, model, copies, monkeypatch, t
     assert _render(ours.seen) == _render(plain.seen)
     assert [s["visuals"] for s in sorted(ours.seen, key=lambda s: s["doc_id"])] == \
            [s["visuals"] for s in sorted(plain.seen, key=lambda s: s["doc_id"])]
+
+
+@pytest.mark.parametrize("model", ["tiny_qwen2_5_vl", "tiny_video_llava", "tiny_llava_onevision"])
+def test_rag_none_predictions_equal_plain_lmms_eval_on_each_tiny_model(model, monkeypatch, tmp_path, e2e_cache):
+    """With ``rag=none`` the harness's predictions equal plain lmms-eval's ``simple_evaluate`` on the same
+    inner model (the real adapter with a tiny random model), task, generation settings, seed and frames,
+    question for question. The models are random: equal answers mean identical inputs."""
+    from lmms_eval.evaluator import simple_evaluate
+    from lmms_eval.tasks import TaskManager
+
+    from helpers import read_cell
+    from videorag_eval import runner
+    from videorag_eval.lmms_tasks import prepare_task
+
+    built = []
+
+    def build_and_keep(cfg, pipeline):
+        built.append(runner_build(cfg, pipeline))
+        return built[-1]
+
+    runner_build = runner.build_inner
+    monkeypatch.setattr(runner, "build_inner", build_and_keep)
+    cfg = compose(f"model={model}", "task=demo", "rag=none", f"limit={LIMIT}", f"results_dir={tmp_path}",
+                  f"cache_dir={e2e_cache}", "preflight.enabled=false")
+    metrics, samples = read_cell(runner.run_cell(cfg))
+    assert metrics["n"] == LIMIT and metrics["n_failed"] == 0 and len(built) == 1
+    ours = {int(s["doc_id"]): s["prediction"] for s in samples}
+
+    lmms_task, include, _ = prepare_task(cfg.task, e2e_cache)
+    plain = simple_evaluate(model=built[0], tasks=[lmms_task], limit=LIMIT, batch_size=1, log_samples=True,
+                            task_manager=TaskManager("WARNING", include_path=include, model_name=cfg.model.adapter),
+                            gen_kwargs=",".join(f"{k}={v}" for k, v in cfg.generation.items()),
+                            random_seed=cfg.seed, numpy_random_seed=cfg.seed, torch_random_seed=cfg.seed,
+                            fewshot_random_seed=cfg.seed)
+    theirs = {int(s["doc_id"]): s["resps"][0][0] for s in plain["samples"][lmms_task]}
+    theirs = {d: r if isinstance(r, str) else r.text for d, r in theirs.items()}
+    print(f"[{model}] predictions: {ours}")
+    assert len(ours) == LIMIT and ours == theirs
+    assert len(set(ours.values())) > 1  # the random model answers each question differently: inputs differ

@@ -252,12 +252,33 @@ def test_llava_onevision_video(onevision, tiny_video):
     print(f"[tiny answers] llava_hf onevision: video={first!r}")
 
 
+def _text_only_request():
+    return _instance((PROMPT, _gen_kwargs(), lambda doc: [], 0, TASK, SPLIT))
+
+
 @pytest.mark.slow
-def test_llava_hf_text_only_answers_empty(onevision):
-    """lmms-eval 0.7.3's llava_hf builds no inputs for a request without visuals: it logs an error and
-    answers "" (it does not raise). Hence decouple_route=with_video for llava_hf models. If this test
-    starts failing, the adapter was fixed and the route can become text_only."""
-    assert _simple(onevision, []) == ""
+def test_llava_hf_text_only_through_our_fix(onevision):
+    """lmms-eval 0.7.3's llava_hf itself builds no inputs for a request without visuals: it logs an error
+    and answers "". Our fix (videorag_eval.adapters.TEXT_ONLY_FIXES) answers it: the question alone in
+    the adapter's chat template, no visual token, the model's own greedy continuation."""
+    unfixed = type(onevision).generate_until.__wrapped__  # the adapter's own method
+    assert unfixed(onevision, [_text_only_request()]) == [""]
+    with _spy_generate(onevision) as calls:
+        got = _timed("run llava_hf (onevision) text-only", _simple, onevision, [])
+    seen = calls[0]["input_ids"]
+    config = onevision.model.config
+    assert "pixel_values" not in calls[0] and "pixel_values_videos" not in calls[0]
+    assert config.video_token_index not in seen[0].tolist() and config.image_token_index not in seen[0].tolist()
+    tok = onevision.tokenizer
+    text = tok.apply_chat_template([{"role": "user", "content": PROMPT}], tokenize=False, add_generation_prompt=True)
+    assert PROMPT in text and "<video>" not in text and "<image>" not in text
+    ids = tok(text, return_tensors="pt")
+    assert seen.tolist() == ids["input_ids"].tolist()
+    out = onevision.model.generate(**ids, max_new_tokens=8, do_sample=False, pad_token_id=onevision.eot_token_id,
+                                   eos_token_id=onevision.eot_token_id)
+    expected = tok.decode(out[0, ids["input_ids"].shape[1]:], skip_special_tokens=True)
+    assert got == expected and _simple(onevision, []) == got
+    print(f"[tiny answers] llava_hf onevision text-only: {got!r}")
 
 
 # --------------------------------------------------------------------------- Video-LLaVA (video_llava)
@@ -277,10 +298,35 @@ def test_video_llava_video(video_llava, tiny_video):
 
 
 @pytest.mark.slow
-def test_video_llava_rejects_text_only(video_llava):
-    """The adapter asserts exactly one visual per request: no text-only requests (decouple_route=with_video)."""
+def test_video_llava_text_only_through_our_fix(video_llava):
+    """The adapter itself asserts exactly one visual per request. Our fix (videorag_eval.adapters.
+    TEXT_ONLY_FIXES) answers a request with none: the adapter's prompt without its <video> token, the
+    model's own greedy continuation, decoded as the adapter does."""
+    unfixed = type(video_llava).generate_until.__wrapped__  # the adapter's own method
     with pytest.raises(AssertionError):
-        _simple(video_llava, [])
+        unfixed(video_llava, [_text_only_request()])
+    with _spy_generate(video_llava) as calls:
+        got = _timed("run video_llava text-only", _simple, video_llava, [])
+    seen = calls[0]["input_ids"]
+    config = video_llava.model.config
+    assert "pixel_values_videos" not in calls[0] and "pixel_values_images" not in calls[0]
+    assert config.video_token_index not in seen[0].tolist() and config.image_token_index not in seen[0].tolist()
+    text = f"USER: {PROMPT}? ASSISTANT:"  # the adapter's prompt "USER: <video>{}? ASSISTANT:" without <video>
+    ids = video_llava._processor.tokenizer(text, return_tensors="pt")
+    assert seen.tolist() == ids["input_ids"].tolist()
+    out = video_llava.model.generate(**ids, max_new_tokens=8, do_sample=False)
+    expected = video_llava._processor.batch_decode(out, skip_special_tokens=True, clean_up_tokenization_spaces=False)[0]
+    assert got == expected.split("ASSISTANT:")[-1].strip() and _simple(video_llava, []) == got
+    print(f"[tiny answers] video_llava text-only: {got!r}")
+
+
+@pytest.mark.slow
+def test_video_llava_mixed_call_keeps_request_order(video_llava, tiny_video):
+    """Requests with and without a video in one call: each answered by its own path, in request order."""
+    video_answer, text_answer = _simple(video_llava, [tiny_video]), _simple(video_llava, [])
+    reqs = [_instance((PROMPT, _gen_kwargs(), (lambda doc, v=v: v), 0, TASK, SPLIT))
+            for v in ([], [tiny_video], [], [tiny_video])]
+    assert video_llava.generate_until(reqs) == [text_answer, video_answer, text_answer, video_answer]
 
 
 def test_video_llava_read_video_fix_is_idempotent():

@@ -6,6 +6,9 @@ changes lmms-eval code. Each fix is idempotent and names the bug it works around
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from dataclasses import dataclass
+
 # Names LLaVA-NeXT's ``llava`` and LongVA's ``longva`` import from ``transformers.modeling_utils``
 # (their ``multimodal_resampler/qformer.py``, imported by every language model of theirs). transformers
 # 4.56 moved them to ``transformers.pytorch_utils``; without them both packages fail to import at all.
@@ -93,6 +96,205 @@ def _fix_internvl2() -> None:
     iv.InternVL2._videorag_fixed = True
 
 
+# ----------------------------------------------------------------------------- text-only requests
+#
+# Video-RAG asks its decoupling prompt WITHOUT the video: the official code runs LLaVA-Video's own
+# conversation template on the question text alone and calls ``model.generate(input_ids, images=None,
+# modalities=["video"], do_sample=False, ...)``. Six lmms-eval 0.7.3 adapters cannot take a request with
+# no visual (``adapter_specs``: the line of their source that decides it). For those, ``generate_until``
+# is wrapped: a request whose visual list is empty is answered by the family's text-only path below (the
+# adapter's own model, tokenizer / processor, prompt or chat template and decoding, no visual token);
+# every other request goes to the adapter's own method, and the answers come back in request order.
+
+
+def _llava_text_only(adapter, mod, context: str, gen_kwargs: dict, *, llama3_pad_zero: bool) -> str:
+    """LLaVA-NeXT (``llava_vid``) and LongVA (``longva``): the adapter's conversation template with the
+    question only, ``tokenizer_image_token``, ``generate(input_ids, images=None, modalities=["video"])``."""
+    import copy
+
+    import torch
+
+    template = mod.conv_templates[adapter.conv_template]
+    conv = copy.deepcopy(template) if "llama_3" in adapter.conv_template else template.copy()  # as the adapters
+    conv.append_message(conv.roles[0], context)
+    conv.append_message(conv.roles[1], None)
+    prompt = conv.get_prompt()
+    tokenizer = adapter.tokenizer
+    input_ids = mod.tokenizer_image_token(prompt, tokenizer, mod.IMAGE_TOKEN_INDEX, return_tensors="pt").unsqueeze(0).to(adapter.device)
+    pad = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else tokenizer.eos_token_id
+    if llama3_pad_zero and "llama_3" in adapter.conv_template:
+        pad = 0  # llava_vid's own choice for llama3 templates
+    temperature = gen_kwargs.get("temperature", 0)
+    with torch.inference_mode():
+        output_ids = adapter.model.generate(
+            input_ids,
+            images=None,
+            modalities=["video"],
+            attention_mask=torch.ones_like(input_ids),  # one unpadded sequence
+            pad_token_id=pad,
+            use_cache=adapter.use_cache,
+            do_sample=temperature > 0,
+            temperature=temperature,
+            top_p=gen_kwargs.get("top_p"),
+            num_beams=gen_kwargs.get("num_beams", 1),
+            max_new_tokens=gen_kwargs.get("max_new_tokens", 1024),
+        )
+    return tokenizer.batch_decode(output_ids, skip_special_tokens=True)[0].strip()
+
+
+def _llava_vid_text_only(adapter, mod, context, gen_kwargs):
+    return _llava_text_only(adapter, mod, context, gen_kwargs, llama3_pad_zero=True)
+
+
+def _longva_text_only(adapter, mod, context, gen_kwargs):
+    return _llava_text_only(adapter, mod, context, gen_kwargs, llama3_pad_zero=False)
+
+
+def _internvl_text_only(adapter, mod, context: str, gen_kwargs: dict) -> str:
+    """InternVL2 / InternVL3(.5): the remote code's ``chat`` with ``pixel_values=None`` (pure text), the
+    generation config cleaned as the adapter does (``until`` dropped, its defaults, nothing else)."""
+    config = {k: v for k, v in gen_kwargs.items() if k in mod.DEFAULT_GEN_KWARGS}
+    for k, v in mod.DEFAULT_GEN_KWARGS.items():
+        config.setdefault(k, v)
+    response, _ = adapter.model.chat(adapter.tokenizer, None, context, config, num_patches_list=None,
+                                     history=None, return_history=True)
+    return response
+
+
+def _video_llava_text_only(adapter, mod, context: str, gen_kwargs: dict) -> str:
+    """Video-LLaVA (transformers): the adapter's prompt without its ``<video>`` token, its processor with
+    text only, its generate arguments and its decoding."""
+    text = adapter.prompt.replace("<video>", "").format(context)
+    inputs = adapter._processor(text=text, return_tensors="pt")
+    inputs = {k: v.to(adapter.device) for k, v in inputs.items()}
+    generate_ids = adapter.model.generate(**inputs, max_new_tokens=gen_kwargs.get("max_new_tokens", 1024),
+                                          temperature=gen_kwargs.get("temperature", 0))
+    decoded = adapter._processor.batch_decode(generate_ids, skip_special_tokens=True, clean_up_tokenization_spaces=False)
+    return decoded[0].split("ASSISTANT:")[-1].strip()
+
+
+def _llava_hf_text_only(adapter, mod, context: str, gen_kwargs: dict) -> str:
+    """LLaVA-HF / LLaVA-OneVision (transformers): the question alone in the adapter's chat template (its
+    own, the tokenizer's, else lmms-eval's Vicuna one), its processor with text only, its generate call."""
+    tokenizer = adapter.tokenizer
+    messages = [{"role": "user", "content": context}]
+    if adapter.chat_template is not None:
+        tokenizer.chat_template = adapter.chat_template
+    elif tokenizer.chat_template is None:
+        tokenizer.chat_template = mod.VICUNA_CHAT_TEMPLATE
+    text = tokenizer.apply_chat_template(messages, tokenize=False, add_generation_prompt=True)
+    inputs = adapter._image_processor(text=text, return_tensors="pt").to(adapter.device, adapter.model.dtype)
+    temperature = gen_kwargs.get("temperature", 0)
+    do_sample = temperature > 0
+    cont = adapter.model.generate(
+        **inputs,
+        do_sample=do_sample,
+        temperature=temperature if do_sample else None,
+        top_p=gen_kwargs.get("top_p"),
+        num_beams=gen_kwargs.get("num_beams", 1),
+        max_new_tokens=gen_kwargs.get("max_new_tokens", 1024),
+        use_cache=adapter.use_cache,
+        pad_token_id=adapter.eot_token_id,
+        eos_token_id=adapter.eot_token_id,
+    )
+    return tokenizer.batch_decode(cont[:, inputs["input_ids"].shape[-1]:], skip_special_tokens=True)[0]
+
+
+@dataclass(frozen=True)
+class TextOnlyFix:
+    """How one adapter answers a request with no visual once fixed. ``module_names`` and ``attributes``
+    are everything ``answer`` reads from the adapter's module and from the adapter: the contract test
+    checks them against the installed source, the text-only tests give ``answer`` nothing else."""
+
+    class_path: str                      # module.Class whose generate_until is wrapped
+    answer: Callable[..., str]           # (adapter, adapter's module, context, gen_kwargs) -> answer
+    module_names: tuple[str, ...]
+    attributes: tuple[str, ...]
+    names_from: str | None = None        # the module those names come from, if not the class's (its base's)
+
+    @property
+    def names_module(self) -> str:
+        return self.names_from or self.class_path.rsplit(".", 1)[0]
+
+
+_M = "lmms_eval.models.simple."
+_LLAVA_NAMES = ("conv_templates", "tokenizer_image_token", "IMAGE_TOKEN_INDEX")
+_LLAVA_ATTRS = ("conv_template", "tokenizer", "device", "model", "use_cache")
+_INTERNVL_ATTRS = ("model", "tokenizer")
+TEXT_ONLY_FIXES: dict[str, TextOnlyFix] = {
+    "llava_vid": TextOnlyFix(_M + "llava_vid.LlavaVid", _llava_vid_text_only, _LLAVA_NAMES, _LLAVA_ATTRS),
+    "longva": TextOnlyFix(_M + "longva.LongVA", _longva_text_only, _LLAVA_NAMES, _LLAVA_ATTRS),
+    "internvl2": TextOnlyFix(_M + "internvl2.InternVL2", _internvl_text_only, ("DEFAULT_GEN_KWARGS",), _INTERNVL_ATTRS),
+    "internvl3_5": TextOnlyFix(_M + "internvl3_5.InternVL3_5", _internvl_text_only, ("DEFAULT_GEN_KWARGS",),
+                               _INTERNVL_ATTRS, names_from=_M + "internvl3"),  # its generate_until is internvl3's
+    "video_llava": TextOnlyFix(_M + "video_llava.VideoLLaVA", _video_llava_text_only, (),
+                               ("prompt", "_processor", "device", "model")),
+    "llava_hf": TextOnlyFix(_M + "llava_hf.LlavaHf", _llava_hf_text_only, ("VICUNA_CHAT_TEMPLATE",),
+                            ("tokenizer", "chat_template", "_image_processor", "device", "model", "use_cache",
+                             "eot_token_id")),
+}
+
+
+def _has_visuals(adapter, args: tuple) -> bool:
+    """Whether a simple-style request ``(context, gen_kwargs, doc_to_visual, doc_id, task, split)`` has a visual."""
+    _, _, doc_to_visual, doc_id, task, split = args
+    if doc_to_visual is None:
+        return False
+    visuals = doc_to_visual(adapter.task_dict[task][split][doc_id])
+    flat = [v for item in (visuals or []) for v in (item if isinstance(item, (list, tuple)) else [item])]
+    return any(v is not None for v in flat)
+
+
+def serve_text_only(cls, answer: Callable[..., str], module) -> bool:
+    """Wrap ``cls.generate_until`` so that requests with no visual are answered by ``answer(adapter,
+    module, context, gen_kwargs)`` and the others by the original method (one call, in their order);
+    answers come back in request order. Returns False if already wrapped (idempotent)."""
+    import functools
+
+    original = cls.__dict__.get("generate_until") or cls.generate_until
+    if getattr(original, "_videorag_text_only", False):
+        return False
+
+    @functools.wraps(original)
+    def generate_until(self, requests):
+        text = {i for i, req in enumerate(requests) if not _has_visuals(self, req.args)}
+        if not text:
+            return original(self, requests)
+        answers: list = [None] * len(requests)
+        others = [i for i in range(len(requests)) if i not in text]
+        if others:
+            for i, out in zip(others, original(self, [requests[i] for i in others])):
+                answers[i] = out
+        for i in sorted(text):
+            context, gen_kwargs = requests[i].args[0], requests[i].args[1]
+            answers[i] = answer(self, module, context, dict(gen_kwargs or {}))
+        return answers
+
+    generate_until._videorag_text_only = True
+    generate_until.__wrapped__ = original
+    cls.generate_until = generate_until
+    return True
+
+
+def fix_text_only(adapter: str) -> bool:
+    """Apply ``TEXT_ONLY_FIXES[adapter]`` (import its module and wrap the class). False if the adapter needs
+    no fix or its module cannot be imported (e.g. a missing package: the adapter cannot be built either, and
+    lmms-eval's own import of it reports why)."""
+    import importlib
+
+    fix = TEXT_ONLY_FIXES.get(adapter)
+    if fix is None:
+        return False
+    module_name, class_name = fix.class_path.rsplit(".", 1)
+    try:
+        module = importlib.import_module(module_name)
+        names = importlib.import_module(fix.names_module)
+    except Exception:  # noqa: BLE001 -- get_model imports it again and reports why, inside weights.loading
+        return False
+    serve_text_only(getattr(module, class_name), fix.answer, names)
+    return True
+
+
 def apply_adapter_fixes(adapter: str) -> None:
     """Work around lmms-eval 0.7.3 adapter bugs that the tiny (and the real) models hit. Idempotent.
 
@@ -105,15 +307,22 @@ def apply_adapter_fixes(adapter: str) -> None:
     4.56 moved (``restore_moved_transformers_names``); done before the adapter module is imported.
 
     ``internvl2``: InternLM2's remote code cannot generate on transformers >= 4.52.1 (``give_generate``).
+
+    ``llava_vid``, ``longva``, ``internvl2``, ``internvl3_5``, ``video_llava``, ``llava_hf``: a request
+    with no visual (the decoupling prompt, ``decouple_route: text_only``) is answered text only
+    (``TEXT_ONLY_FIXES``), as the official Video-RAG code asks it.
     """
     if adapter in NEEDS_MOVED_NAMES:
         restore_moved_transformers_names()
-        return
     if adapter == "internvl2":
         _fix_internvl2()
-        return
-    if adapter != "video_llava":
-        return
+    if adapter == "video_llava":
+        _fix_video_llava()
+    fix_text_only(adapter)
+
+
+def _fix_video_llava() -> None:
+    """``read_video``'s frame count passed by keyword; the ``tokenizer`` property reads the processor's."""
     import lmms_eval.models.simple.video_llava as vl
 
     if not getattr(vl.read_video, "_videorag_fixed", False):

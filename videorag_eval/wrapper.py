@@ -434,7 +434,7 @@ class VideoRAG(lmms):
     def _decoupling_request(self, req: Instance, question: Question) -> tuple[str, Instance, str]:
         """(prompt, the request sent to the inner model, the video's content hash)."""
         prompt = build_decoupling_prompt(question)
-        if self.decouple_route == "with_video":  # adapters that cannot take a text-only request
+        if self.decouple_route == "with_video":  # a choice (never a shipped default): the prompt goes with the video
             text_req = self._linked(self._replace_text(req, prompt, DECOUPLE_GEN_KWARGS))
         else:
             text_req = self._text_only_request(req, prompt, DECOUPLE_GEN_KWARGS)
