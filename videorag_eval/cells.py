@@ -10,9 +10,10 @@ from typing import Any
 from omegaconf import DictConfig, OmegaConf
 
 # Config keys that do not change a cell's results (where things go, how they run). ``parser`` only
-# changes scoring: a finished cell is re-scored from its stored predictions (runner), never re-run.
+# changes scoring: a finished cell is re-scored from its stored predictions (runner), never re-run. ``decode``
+# (memory for decoded frames) changes only the work done.
 _NOT_IDENTITY = ("results_dir", "cache_dir", "force", "hydra", "launcher", "progress", "parser", "require_cache",
-                 "preflight")
+                 "preflight", "decode")
 
 
 def identity(cfg: DictConfig) -> dict[str, Any]:

@@ -76,12 +76,14 @@ def prepare_video(pipeline, path: str, counts: Counter) -> None:
 
 def _pipelines(cfg: DictConfig, require_cache: bool):
     from .cache import Cache
+    from .factory import max_frames_mb
     from .pipeline import AuxPipeline
     from .settings import RagSettings
 
     rag = RagSettings.from_cfg(cfg.rag)
     counts = frame_counts(cfg.frames)
-    first = AuxPipeline(rag, cfg.aux, Cache(cfg.cache_dir), counts[0], require_cache=require_cache)
+    first = AuxPipeline(rag, cfg.aux, Cache(cfg.cache_dir), counts[0], require_cache=require_cache,
+                        max_frames_mb=max_frames_mb(cfg))
     return [first] + [first.with_frames(n) for n in counts[1:]]
 
 

@@ -13,11 +13,20 @@ from .pipeline import AuxPipeline
 from .settings import RagSettings
 
 
+def max_frames_mb(cfg: DictConfig) -> float:
+    """``decode.max_frames_mb``: memory for the cell's decoded frames (``media.FrameStore``; 0 = keep none)."""
+    value = OmegaConf.select(cfg, "decode.max_frames_mb", default=1024)
+    value = 0 if value is None else float(value)
+    if value < 0:
+        raise ValueError(f"decode.max_frames_mb must be >= 0 (0 keeps no frame); got {value}")
+    return value
+
+
 def build_pipeline(cfg: DictConfig) -> AuxPipeline:
     from .frame_sampling import index_rule
 
     pipeline = AuxPipeline(RagSettings.from_cfg(cfg.rag), cfg.aux, Cache(cfg.cache_dir), cfg.frames,
-                           require_cache=bool(cfg.get("require_cache", False)))
+                           require_cache=bool(cfg.get("require_cache", False)), max_frames_mb=max_frames_mb(cfg))
     pipeline.frame_rule = index_rule(str(cfg.model.adapter), OmegaConf.to_container(cfg.model.model_args, resolve=True) or {})
     return pipeline
 

@@ -72,12 +72,27 @@ def cell_metrics(cfg: DictConfig, records: list[dict[str, Any]], wrapper, pipeli
         "resumed": wrapper.counts.get("resumed", 0),
         "cache": dict(pipeline.cache.stats),
         "computed": pipeline.computed(),
+        "decoding": decoding(records, wrapper, pipeline),
         "models_loaded": pipeline.loaded_models(),
         "versions": versions(),
         "environment": environment(),  # the lock and whether this environment is it
         "timings": timings,
     }
     return metrics, scored
+
+
+def decoding(records: list[dict[str, Any]], wrapper, pipeline: AuxPipeline) -> dict[str, Any]:
+    """Video decoding of the cell: the harness's (files opened, frames decoded, frames served from its frame
+    store; ``media.FrameStore``) per question, and the inner adapter's own reads, counted apart (it decodes
+    the video itself; sharing frames with it would change what it sees)."""
+    out = pipeline.decoding(questions=len(records)) if hasattr(pipeline, "decoding") else {}
+    if hasattr(wrapper, "adapter_decoding"):
+        adapter = wrapper.adapter_decoding()
+        if adapter["decodes_itself"]:  # the frames it reads per answer: its own rule, as recorded per question
+            adapter["answer_frames"] = sum(len((r.get("frames") or {}).get("indices", [])) for r in records
+                                           if not r.get("error"))
+        out["adapter"] = adapter
+    return out
 
 
 def rescore(cfg: DictConfig, metrics: dict[str, Any], samples: list[dict[str, Any]]):

@@ -78,7 +78,8 @@ class AuxPipeline:
     ``MissingCache`` instead of loading an extraction model (detections depend on each question's
     entities and still run; the retrieval encoder embeds queries)."""
 
-    def __init__(self, rag: RagSettings, aux_cfg: Any, cache: Cache, frames: int, require_cache: bool = False):
+    def __init__(self, rag: RagSettings, aux_cfg: Any, cache: Cache, frames: int, require_cache: bool = False,
+                 max_frames_mb: float = 1024):
         self.rag = rag
         self.require_cache = bool(require_cache)
         self.aux_cfg = aux_cfg
@@ -97,6 +98,9 @@ class AuxPipeline:
         self._extraction_watch = {s: extraction_watch(s) for s in ("asr", "ocr")}  # 3 videos in a row failing: systemic
         self.frame_rule: tuple[str, Any] | None = None  # (name, rule): the inner adapter's frames (frame_sampling)
         self.released: list[str] = []
+        # decoded frames shared by the probe, OCR, CLIP and the detector (``decode.max_frames_mb``), and the count
+        # of what was decoded (metrics.json -> decoding); the copies of with_frames share it
+        self.frame_store = media.FrameStore.from_mb(max_frames_mb)
         if self.require_cache:
             for part, what in ((self.asr, "ASR"), (self.ocr, "OCR")):
                 if part is not None:
@@ -130,7 +134,7 @@ class AuxPipeline:
         if path not in self._info:
             t0 = time.perf_counter()
             try:
-                self._info[path] = media.probe(path)
+                self._info[path] = self.frame_store.probe(path)
             except media.VideoError as exc:
                 self._problem_videos[path] = VideoProblem(exc.kind, str(exc))
                 raise self._problem_videos[path] from exc
@@ -174,7 +178,7 @@ class AuxPipeline:
                 if source == "asr":
                     self._docs[key] = self.asr.documents(path, digest)
                 elif source == "ocr":
-                    self._docs[key] = self.ocr.documents(digest, frames, lambda idx: media.read_frames(path, idx))
+                    self._docs[key] = self.ocr.documents(digest, frames, lambda idx: self.frame_store.read(path, idx, "ocr"))
                 self._extraction_watch[source].worked()
             except NoAudioTrack as exc:
                 self._docs[key] = exc
@@ -247,7 +251,8 @@ class AuxPipeline:
             entities = list(request.det) if request.ok else entities_from_question(question.question)
             types = list(request.types) if request.ok and request.types else None
             try:
-                det = self.det.run(question.video, digest, frames, entities, types)
+                det = self.det.run(question.video, digest, frames, entities, types,
+                                   decode=lambda idx: self.frame_store.read(question.video, idx, "det"))
             except media.VideoError as exc:
                 self._problem_videos[question.video] = VideoProblem(exc.kind, str(exc))
                 raise self._problem_videos[question.video] from exc
@@ -308,6 +313,11 @@ class AuxPipeline:
                 torch.cuda.empty_cache()
             log.info("released extraction models before the LVLM loads: %s", ", ".join(released))
             self.released += released
+
+    def decoding(self, questions: int | None = None) -> dict[str, Any]:
+        """metrics.json's ``decoding``: files opened and frames decoded by the harness (probe, OCR, CLIP, detector)
+        and frames served from the cell's frame store instead; the inner adapter's own reads are the wrapper's."""
+        return self.frame_store.report(questions)
 
     def computed(self) -> dict[str, int]:
         """Work done by models in this process (not read from the cache)."""

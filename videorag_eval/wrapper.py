@@ -96,6 +96,10 @@ class VideoRAG(lmms):
         spec = spec_of_model(inner)
         self._video_suffixes = spec.video_suffixes if spec is not None else None
         self._links: dict[str, str] = {}
+        # an lmms-eval adapter decodes the video of every request it is given itself (its own reader, its own
+        # frames): counted, not shared; the harness's stand-ins (text_only, scripted: sampler none) read no video
+        self.adapter_decodes = spec is None or spec.sampler != "none"
+        self.adapter_reads: Counter[str] = Counter()
 
     # lmms-eval sets ``lm.task_dict``; the inner model reads docs from the same dict.
     @property
@@ -145,8 +149,15 @@ class VideoRAG(lmms):
                 "batch_sizes": {phase: {str(k): v for k, v in sorted(Counter(sizes).items())}
                                 for phase, sizes in self.calls.items()}}
 
+    def adapter_decoding(self) -> dict[str, Any]:
+        """For metrics.json (``decoding.adapter``): requests with the video handed to the inner adapter, per phase."""
+        return {"decodes_itself": self.adapter_decodes,
+                "video_reads": {phase: int(self.adapter_reads.get(phase, 0)) for phase in ("decouple", "answer")}}
+
     def _call_inner(self, phase: str, requests: list[Instance]) -> list[str]:
         self.calls[phase].append(len(requests))
+        if self.adapter_decodes and (phase == "answer" or self.decouple_route == "with_video"):
+            self.adapter_reads[phase] += len(requests)
         return [_text(out) for out in self.inner.generate_until(requests)]
 
     def _generate_data_parallel(self, requests: list[Instance]) -> list[str]:

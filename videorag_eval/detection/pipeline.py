@@ -214,19 +214,26 @@ class DetResult:
 
 
 class _Frames:
-    """Decodes frames of one video on demand, each at most once per run."""
+    """Frames of one video on demand, each read at most once per run (CLIP and the detector share them);
+    ``decode(indices)`` reads them (default: decoded from the file; the cell's ``media.FrameStore``
+    serves those it holds). ``decoded``: the frames this run needed pixels of."""
 
-    def __init__(self, video_path: str):
+    def __init__(self, video_path: str, decode=None):
         self.video_path = video_path
+        self._decode = decode
         self._frames: dict[int, Any] = {}
         self.decoded = 0
 
     def __call__(self, indices: Sequence[int]) -> list:
         missing = sorted({int(i) for i in indices} - set(self._frames))
         if missing:
-            from ..media import read_frames
+            if self._decode is None:
+                from ..media import read_frames
 
-            for i, frame in zip(missing, read_frames(self.video_path, missing)):
+                got = read_frames(self.video_path, missing)
+            else:
+                got = self._decode(missing)
+            for i, frame in zip(missing, got):
                 self._frames[i] = frame
             self.decoded += len(missing)
         return [self._frames[int(i)] for i in indices]
@@ -318,7 +325,8 @@ class DetectionPipeline:
         return boxes, sizes
 
     def run(self, video_path: str, video_hash: str, frames: FrameSample, entities: Sequence[str] | None,
-            types: Sequence[str] | None) -> DetResult:
+            types: Sequence[str] | None, decode=None) -> DetResult:
+        """``decode(indices) -> frames``: where the pixels come from (default: decoded from the file)."""
         t0 = time.perf_counter()
         s = self.settings
         result = DetResult()
@@ -332,7 +340,7 @@ class DetectionPipeline:
             result.seconds = time.perf_counter() - t0
             return result
 
-        decode = _Frames(str(video_path))
+        decode = _Frames(str(video_path), decode)
         selection: KeyframeSelection = self.selector.select(video_hash, frames, result.entities, decode)
         result.keyframes = list(selection.keyframes)
         result.keyframe_rule = selection.rule
