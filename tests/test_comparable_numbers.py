@@ -200,9 +200,12 @@ def test_budget_drops_the_lowest_scoring_first_and_keeps_order():
 def test_auto_budget_from_the_models_numbers():
     from videorag_eval.budget import PROMPT_OVERHEAD, resolve
 
-    b = resolve(compose("model=video_llava_7b"))  # 4096 context, 8 frames x 256 visual tokens
-    assert b.tokens == 4096 - 8 * 256 - 16 - PROMPT_OVERHEAD and b.for_question(100) == b.tokens - 100
+    b = resolve(compose("model=video_llava_7b"))  # 4096 context, 8 frames x 257 visual tokens
+    assert b.tokens == 4096 - 8 * 257 - 16 - PROMPT_OVERHEAD and b.for_question(100) == b.tokens - 100
     assert resolve(compose("model=llava_video_7b", "frames=64")).tokens == 32768 - 64 * 182 - 16 - PROMPT_OVERHEAD
+    # method=official adds llava_vid's time instruction: room for it is kept
+    assert resolve(compose("model=llava_video_7b", "frames=64", "method=official")).tokens == \
+        32768 - 64 * 182 - 16 - PROMPT_OVERHEAD - 40 - 8 * 64
     assert resolve(compose()).tokens is None  # text_only: no context limit
     assert resolve(compose("rag.token_budget=none", "model=video_llava_7b")).tokens is None
     assert resolve(compose("rag.token_budget=50")).for_question(10_000) == 50

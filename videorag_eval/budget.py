@@ -35,6 +35,9 @@ from .records import AuxDoc
 # Tokens of the chat template, system prompt and image placeholders around the question, beyond its text
 # (LLaVA-Video's qwen_1_5 template with its system prompt is ~30 tokens; a conservative margin).
 PROMPT_OVERHEAD = 64
+# llava_vid's time instruction (add_time_instruction, method=official): ~40 tokens of text and one "12.34s," per
+# frame (at most 8 tokens each with Qwen2's tokenizer: digits are single tokens)
+TIME_INSTRUCTION_BASE, TIME_INSTRUCTION_PER_FRAME = 40, 8
 MODES = ("auto", "none")
 
 
@@ -105,9 +108,14 @@ def resolve(cfg: Any) -> TokenBudget:
     frames = int(_get(cfg, "frames") or 0)
     new_tokens = int(_get(_get(cfg, "generation"), "max_new_tokens") or 0)
     visual = frames * int(per_frame)
-    left = int(context) - visual - new_tokens - PROMPT_OVERHEAD
+    from .model_args import adapter_args
+
+    overhead = PROMPT_OVERHEAD
+    if adapter_args(cfg).get("add_time_instruction"):  # llava_vid's "The video lasts for ... located at 0.00s,..." line
+        overhead += TIME_INSTRUCTION_BASE + TIME_INSTRUCTION_PER_FRAME * frames
+    left = int(context) - visual - new_tokens - overhead
     return TokenBudget("auto", max(0, left), {"context_tokens": int(context), "visual_tokens": visual,
-                                              "max_new_tokens": new_tokens, "prompt_overhead": PROMPT_OVERHEAD})
+                                              "max_new_tokens": new_tokens, "prompt_overhead": overhead})
 
 
 def drop_order(retrieved: dict[str, Sequence[AuxDoc]], det_scores: dict[int, float] | None = None) -> list[tuple[str, int]]:

@@ -256,10 +256,11 @@ class ClipKeyframes:
         plain = {p: make_key(model=self.model_name, prompt=p) for p in prompts}
         unnormed = {p: make_key(model=self.model_name, prompt=p, features="raw") for p in prompts}
         keys = unnormed if raw else plain
+        groups = {p: plain[p][:2] for p in prompts}  # both forms of a prompt in the plain key's bucket
         feats: dict[str, Any] = {}
         missing = []
         for p in prompts:
-            got = self.cache.get_array("clip_text", keys[p], group=keys[p][:2])
+            got = self.cache.get_array("clip_text", keys[p], group=groups[p])
             if got is None:
                 missing.append(p)
             else:
@@ -274,7 +275,7 @@ class ClipKeyframes:
             normed = torch.nn.functional.normalize(out, dim=-1).cpu().numpy().astype(np.float32)
             out = out.cpu().numpy().astype(np.float32)
             for p, vec, unit in zip(missing, out, normed):
-                self.cache.put_array("clip_text", unnormed[p], vec, group=unnormed[p][:2])
+                self.cache.put_array("clip_text", unnormed[p], vec, group=plain[p][:2])  # one bucket per prompt
                 self.cache.put_array("clip_text", plain[p], unit, group=plain[p][:2])
                 feats[p] = vec if raw else unit
         return np.stack([feats[p] for p in prompts])
