@@ -140,13 +140,42 @@ def test_dot_is_the_official_formula_and_differs_from_cosine(tiny_clip, tmp_path
     sims, kept = _official(tiny_clip, images, entities)
     assert [dot.scores[i] for i in range(n)] == pytest.approx(list(sims), rel=1e-4, abs=1e-5)
     assert dot.keyframes == kept
-    # cosines are not the raw dot products, and per-frame norms make the rankings differ
+    # cosines are not the raw dot products (a random tiny CLIP scores below zero: the sum's sign decides here)
     assert [cos.scores[i] for i in range(n)] != pytest.approx([dot.scores[i] for i in range(n)], rel=1e-3)
-    top_dot = ClipKeyframes(cache, tiny_clip, rule="top_k", top_k=3, similarity="dot").select("v", frames, entities, decode)
-    top_cos = ClipKeyframes(cache, tiny_clip, rule="top_k", top_k=3).select("v", frames, entities, decode)
-    assert (dot.keyframes, top_dot.keyframes) != (cos.keyframes, top_cos.keyframes)
-    # both feature forms were cached by the first computation: a cosine selector on a fresh object loads nothing
+    # both feature forms were cached by the first computation: the cosine selector loaded nothing
     assert cache.stats["clip_image.miss"] == n  # only the dot selector's first look-up missed
+
+
+def test_per_frame_norms_make_dot_and_cosine_keep_different_frames(tmp_path, monkeypatch):
+    """Positive scores as real CLIP gives: 16 frames at cosine 0.5 (norm 1), frame 3 at cosine 0.9 (norm 1),
+    frame 10 at cosine 0.5 with norm 4. Cosine keeps frame 3, the official dot product frame 10."""
+    from videorag_eval.cache import make_key
+    from videorag_eval.detection.keyframes import PROMPT, ClipKeyframes
+    from videorag_eval.records import FrameSample
+
+    model, n = "no-such-clip", 16
+    cache = Cache(tmp_path)
+    text = np.array([1.0, 0.0], np.float32)
+    raw = {i: np.array([0.5, np.sqrt(0.75)], np.float32) for i in range(n)}
+    raw[3] = np.array([0.9, np.sqrt(1 - 0.81)], np.float32)
+    raw[10] = 4 * raw[10]
+    prompt = PROMPT.format("boat")
+    plain_t = make_key(model=model, prompt=prompt)
+    cache.put_array("clip_text", plain_t, text, group=plain_t[:2])
+    cache.put_array("clip_text", make_key(model=model, prompt=prompt, features="raw"), text, group=plain_t[:2])
+    for i, vec in raw.items():
+        cache.put_array("clip_image", make_key(video="v", frame=i, model=model), vec / np.linalg.norm(vec), group="v")
+        cache.put_array("clip_image", make_key(video="v", frame=i, model=model, features="raw"), vec, group="v")
+    frames = FrameSample(tuple(range(n)), tuple(float(i) for i in range(n)), 1.0, n, float(n))
+    no_decode = lambda idx: pytest.fail("decoded a frame although everything was cached")  # noqa: E731
+    dot = ClipKeyframes(cache, model, rule="paper", beta=3.0, similarity="dot").select("v", frames, ["boat"], no_decode)
+    cos = ClipKeyframes(cache, model, rule="paper", beta=3.0).select("v", frames, ["boat"], no_decode)
+    assert cos.keyframes == [3] and dot.keyframes == [10]
+    s = np.array([float(raw[i] @ text) for i in range(n)])  # the official formula, written out
+    assert dot.keyframes == [i for i in range(n) if s[i] * (3.0 * n / 16) / s.sum() > 0.3]
+    top_dot = ClipKeyframes(cache, model, rule="top_k", top_k=1, similarity="dot").select("v", frames, ["boat"], no_decode)
+    top_cos = ClipKeyframes(cache, model, rule="top_k", top_k=1).select("v", frames, ["boat"], no_decode)
+    assert (top_cos.keyframes, top_dot.keyframes) == ([3], [10])
 
 
 def test_clip_cache_keeps_raw_and_normalised_apart(tiny_clip, tmp_path):
