@@ -123,6 +123,8 @@ def test_model_args_are_accepted_by_the_adapter(path):
     spec = SPECS[node["adapter"]]
     params, strict, _ = _init_params(spec.class_path)
     keys = set(node.get("model_args") or {})
+    for per_method in (node.get("method_args") or {}).values():  # merged over model_args under that method
+        keys |= set(per_method or {})
     if node.get("frame_arg"):
         keys.add(node["frame_arg"])
     if node.get("tiny"):

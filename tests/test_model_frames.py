@@ -65,9 +65,9 @@ def test_cell_directories_did_not_move():
     from videorag_eval.cells import cell_dir
 
     assert cell_dir(compose()).name == "f8-asr+ocr+det_t0.3-7eb689bb"
-    # cells decoupled with the video (llava_vid's former default route) are found again with that route; the
-    # text_only default (our fix) is another setting, so another cell
-    assert cell_dir(compose("model=llava_video_7b", "task=videomme", "frames=64",
-                            "model.decouple_route=with_video")).name == "f64-asr+ocr+det_t0.3-329771f9"
-    assert cell_dir(compose("model=llava_video_7b", "task=videomme", "frames=64")).name == "f64-asr+ocr+det_t0.3-6c1ff4b3"
+    # cells decoupled with the video (llava_vid's former default route) and without the token budget (issue 18)
+    # are found again with those settings; the text_only default (our fix) and the budget make other cells
+    assert cell_dir(compose("model=llava_video_7b", "task=videomme", "frames=64", "model.decouple_route=with_video",
+                            "rag.token_budget=none")).name == "f64-asr+ocr+det_t0.3-329771f9"
+    assert cell_dir(compose("model=llava_video_7b", "task=videomme", "frames=64")).name == "f64-asr+ocr+det_t0.3-210310a1"
     assert cell_dir(compose("model=tiny_qwen2_5_vl", "rag=none")).name == "f8-none-e2e35a80"

@@ -27,12 +27,30 @@ def identity(cfg: DictConfig) -> dict[str, Any]:
         data.pop(key, None)
     if isinstance(data.get("model"), dict):  # the model's default frames: `frames` (resolved) is the identity
         data["model"].pop("frames", None)
+        from .model_args import adapter_args
+
+        merged = adapter_args(cfg)  # what the adapter is built with (model_args + the method's, e.g. bfloat16)
+        per_method = data["model"].pop("method_args", None)  # only the cell's method's entry matters: merged above
+        if merged or per_method is not None:
+            data["model"]["model_args"] = merged
     if data.get("batch_size", 1) == 1:  # one request per call, as before batching existed: same cells
         data.pop("batch_size", None)
     for key in ("batch_arg", "max_batch_size", "batch_size"):  # how requests are sent, not what is asked
         (data.get("model") or {}).pop(key, None)
+    for key in ("context_tokens", "tokens_per_frame"):  # the budget's inputs: its resolved value is below
+        (data.get("model") or {}).pop(key, None)
+    keyframes = ((data.get("aux") or {}).get("det") or {}).get("keyframes")
+    if isinstance(keyframes, dict) and (keyframes.get("similarity", "cosine") == "cosine" or keyframes.get("rule") == "all"):
+        keyframes.pop("similarity", None)  # cosine, as before the key existed (or no CLIP at all): the same cells
     rag = data.get("rag", {})
-    if not any(rag.get(s) for s in ("asr", "ocr", "det")):
+    rag.pop("token_budget", None)
+    if any(rag.get(s) for s in ("asr", "ocr", "det")):
+        from .budget import resolve
+
+        budget = resolve(cfg).identity()  # None (no limit): the cell as before the budget existed
+        if budget is not None:
+            rag["token_budget"] = budget
+    else:
         for key in ("threshold", "decouple", "preset"):
             rag.pop(key, None)
         data.pop("aux", None)

@@ -9,6 +9,7 @@ from omegaconf import DictConfig, OmegaConf
 from .benchmarks import get_schema
 from .cache import Cache
 from .journal import Journal
+from .model_args import adapter_args
 from .pipeline import AuxPipeline
 from .settings import RagSettings
 
@@ -27,7 +28,10 @@ def build_pipeline(cfg: DictConfig) -> AuxPipeline:
 
     pipeline = AuxPipeline(RagSettings.from_cfg(cfg.rag), cfg.aux, Cache(cfg.cache_dir), cfg.frames,
                            require_cache=bool(cfg.get("require_cache", False)), max_frames_mb=max_frames_mb(cfg))
-    pipeline.frame_rule = index_rule(str(cfg.model.adapter), OmegaConf.to_container(cfg.model.model_args, resolve=True) or {})
+    pipeline.frame_rule = index_rule(str(cfg.model.adapter), adapter_args(cfg))
+    from .budget import resolve
+
+    pipeline.budget = resolve(cfg)  # rag.token_budget with the model's numbers (budget.py)
     return pipeline
 
 
@@ -44,7 +48,7 @@ def build_inner(cfg: DictConfig, pipeline: AuxPipeline):
         return ScriptedLVLM(script=m.model_args.get("script"), text_encoder=pipeline.encoder, seed=cfg.seed)
     from lmms_eval.models import get_model
 
-    args = OmegaConf.to_container(m.model_args, resolve=True) or {}
+    args = adapter_args(cfg)  # model_args, with the method profile's arguments for this model (model_args.py)
     if m.get("tiny"):  # a random tiny model built offline, for tests
         from .models.tiny import ensure_tiny
 
@@ -63,6 +67,15 @@ def build_inner(cfg: DictConfig, pipeline: AuxPipeline):
         return cls(**args)
 
 
+def build_subtitles(cfg: DictConfig, data_dir):
+    """The with-subtitles arm's provider for the cell (``rag=subtitles``), else None. Video-MME's ``frame_num``
+    is the task YAML's entry for the inner adapter (768 for ``llava_vid``): the same on every path (Hydra
+    runner, lmms-eval's CLI)."""
+    from .subtitles import provider_for
+
+    return provider_for(str(cfg.task.name), data_dir, int(cfg.frames), adapter=str(cfg.model.adapter))
+
+
 def build_wrapper_parts(config_path: str) -> dict:
     """For ``lmms-eval --model videorag --model_args config=<cell>/config.yaml``: the wrapper's parts as
     ``run_cell`` builds them (decoupling replies cached, subtitles for the with-subtitles arm)."""
@@ -75,9 +88,8 @@ def build_wrapper_parts(config_path: str) -> dict:
     subtitles = None
     if pipeline.rag.subtitles:
         from .lmms_tasks import prepare_task
-        from .subtitles import provider_for
 
-        subtitles = provider_for(str(cfg.task.name), prepare_task(cfg.task, cfg.cache_dir)[2], int(cfg.frames))
+        subtitles = build_subtitles(cfg, prepare_task(cfg.task, cfg.cache_dir)[2])
     return {"inner": inner, "pipeline": pipeline, "schema": get_schema(cfg.task.schema),
             "journal": Journal(Path(config_path).parent / "journal.jsonl"), "decouple_route": route,
             "subtitles": subtitles, "decouple_cache": DecouplingCache(pipeline.cache, model_identity(cfg, route)),

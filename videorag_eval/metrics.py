@@ -65,6 +65,7 @@ def cell_metrics(cfg: DictConfig, records: list[dict[str, Any]], wrapper, pipeli
         **fields,
         "aux_retrieved": aux_counts,
         "aux_tokens_mean": round(sum(r.get("aux_tokens", 0) for r in scored) / max(len(scored), 1), 1),
+        "token_budget": budget_fields(pipeline, scored),  # documents dropped to fit the model's context
         "decoupling": {"generated": wrapper.counts.get("decouple_generated", 0),
                        "cached": wrapper.counts.get("decouple_cached", 0),
                        **{k: v for k, v in wrapper.counts.items() if k in ("decouple_ok", "decouple_failed", "decouple_raised")}},
@@ -93,6 +94,18 @@ def decoding(records: list[dict[str, Any]], wrapper, pipeline: AuxPipeline) -> d
                                            if not r.get("error"))
         out["adapter"] = adapter
     return out
+
+
+def budget_fields(pipeline: AuxPipeline, records: list[dict[str, Any]]) -> dict[str, Any]:
+    """The cell's token budget and what it dropped, counted from every question's record."""
+    budget = getattr(pipeline, "budget", None)
+    dropped = [d for r in records for d in (r.get("aux_dropped") or [])]
+    by_source: dict[str, int] = {}
+    for d in dropped:
+        by_source[d.get("source", "?")] = by_source.get(d.get("source", "?"), 0) + 1
+    return {**(budget.to_dict() if budget is not None else {"mode": "none", "tokens": None}),
+            "docs_dropped": len(dropped), "dropped_by_source": by_source,
+            "questions_with_drops": sum(1 for r in records if r.get("aux_dropped"))}
 
 
 def rescore(cfg: DictConfig, metrics: dict[str, Any], samples: list[dict[str, Any]]):

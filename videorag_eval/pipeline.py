@@ -97,6 +97,9 @@ class AuxPipeline:
         self._docs: dict[tuple[str, str], Any] = {}
         self._extraction_watch = {s: extraction_watch(s) for s in ("asr", "ocr")}  # 3 videos in a row failing: systemic
         self.frame_rule: tuple[str, Any] | None = None  # (name, rule): the inner adapter's frames (frame_sampling)
+        from .budget import TokenBudget
+
+        self.budget = TokenBudget("none", None)  # the auxiliary text's token budget (budget.py; set by the factory)
         self.released: list[str] = []
         # decoded frames shared by the probe, OCR, CLIP and the detector (``decode.max_frames_mb``), and the count
         # of what was decoded (metrics.json -> decoding); the copies of with_frames share it
@@ -267,6 +270,19 @@ class AuxPipeline:
                 result.blocks["det"] = render_block("det", det.docs, det_block=render_det_block(det.docs, len(frames.indices),
                                                                                       timestamps=self.rag.timestamps))
         return result
+
+    def render_blocks(self, retrieved: dict[str, list[AuxDoc]], frames: FrameSample | None) -> dict[str, str]:
+        """The ASR, OCR and DET blocks of these documents, rendered as ``augment`` renders them (the token
+        budget renders the survivors again after dropping documents)."""
+        blocks: dict[str, str] = {}
+        for source in ("asr", "ocr"):
+            if retrieved.get(source):
+                blocks[source] = render_block(source, retrieved[source], timestamps=self.rag.timestamps)
+        if retrieved.get("det"):
+            n_frames = len(frames.indices) if frames is not None else 0
+            blocks["det"] = render_block("det", retrieved["det"], det_block=render_det_block(
+                retrieved["det"], n_frames, timestamps=self.rag.timestamps))
+        return blocks
 
     # -- before the LVLM loads -----------------------------------------------------------------
     def extract_all(self, videos: list[str], progress: bool = True) -> dict[str, int]:

@@ -83,7 +83,9 @@ class Preflight:
 
         problems: list[Problem] = []
         model = cfg.model
-        args = OmegaConf.to_container(model.model_args, resolve=True) or {}
+        from .model_args import adapter_args
+
+        args = adapter_args(cfg)  # model_args with the method profile's arguments for this model
         if "model" in self.checks and self.inner_model:
             key = "model:" + json.dumps([str(model.adapter), args, model.get("frame_arg"), bool(model.get("tiny"))],
                                         sort_keys=True, default=str)

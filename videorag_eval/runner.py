@@ -17,10 +17,11 @@ from omegaconf import DictConfig, OmegaConf
 from . import cell_state, cells
 from .cell_lock import CellLock
 from .benchmarks import get_schema
-from .factory import build_inner, build_pipeline
+from .factory import build_inner, build_pipeline, build_subtitles
 from .files import remove_stale_tmp, write_atomic, write_json, write_jsonl
 from .journal import Journal
 from .metrics import cell_metrics
+from .model_args import apply_method_args
 from .parallel import Barrier, Ranks, single_process_view
 from .report.summary import print_summary
 from .failures import SystemicFailure
@@ -33,6 +34,7 @@ log = logging.getLogger("videorag_eval")
 def run_cell(cfg: DictConfig) -> Path:
     Ranks.setup()  # a SLURM job of G tasks gets its RANK now: only rank 0 takes the cell's lock
     check_config(cfg)  # refused settings leave no cell directory behind
+    apply_method_args(cfg)  # config.yaml shows the adapter's arguments under this method (model_args.py)
     cell = cells.cell_dir(cfg)
     identity = cell_state.compute(cfg)
     if not cfg.force:
@@ -130,9 +132,7 @@ def _evaluate(cfg: DictConfig, cell: Path) -> Path:
         verify_cached(cfg, pipeline)
     subtitles = None
     if pipeline.rag.subtitles:
-        from .subtitles import provider_for
-
-        subtitles = provider_for(str(cfg.task.name), data_dir, int(cfg.frames), adapter=str(cfg.model.adapter))
+        subtitles = build_subtitles(cfg, data_dir)
     if pipeline.asr or pipeline.ocr:  # extract first, then free the extractors' memory for the LVLM
         from .lmms_tasks import question_videos
         from .parallel import videos_of_rank

@@ -140,6 +140,13 @@ def check_types(cfg: Any) -> None:
 def check_config(cfg: Any) -> None:
     """Errors a user can fix, raised before any work starts (and before any cell directory exists)."""
     check_types(cfg)
+    if "rag" in cfg and "token_budget" in cfg.rag:
+        from .budget import parse_setting
+
+        try:
+            parse_setting(cfg.rag.token_budget)
+        except ValueError as exc:
+            raise ConfigError(str(exc)) from None
     fixed = cfg.model.get("frames_fixed")
     if fixed is not None and int(cfg.frames) != int(fixed):
         raise ConfigError(f"frames={cfg.frames} is not allowed for model={cfg.model.name}; allowed: {fixed} "

@@ -375,6 +375,9 @@ class VideoRAG(lmms):
         context = req.args[0]
         subtitles = self.subtitles(question, doc, context) if (rag.subtitles and self.subtitles) else None
         aug = self.pipeline.augment(question, request, subtitles=subtitles)
+        in_prompt = subtitles is not None and subtitles.context is not None  # the benchmark's own prompt (Video-MME)
+        if self.pipeline.budget.limited and aug.blocks:  # drop the lowest-scoring documents until they fit
+            self._fit_budget(aug, subtitles.context if in_prompt else context, record)
         record["aux"] = {s: [d.text for d in docs] for s, docs in aug.retrieved.items()}
         record["aux_docs"] = {s: [d.to_dict() for d in docs] for s, docs in aug.retrieved.items()}
         record["aux_candidates"] = aug.candidates
@@ -388,7 +391,6 @@ class VideoRAG(lmms):
         if aug.problems or request.raised:
             self.counts["degraded"] += 1
         aux_text = "\n".join(aug.blocks[s] for s in aug.blocks)
-        in_prompt = subtitles is not None and subtitles.context is not None  # the benchmark's own prompt (Video-MME)
         if in_prompt:
             context = subtitles.context
             aux_text = "\n".join(filter(None, [subtitles.text, aux_text]))
@@ -399,6 +401,29 @@ class VideoRAG(lmms):
         # chat style: the auxiliary text goes in as a text item before the question's, unless the whole prompt changed
         chat_aux = None if in_prompt else (assemble("", aug.blocks, rag.order).strip() or None)
         return self._answer_request(req, new_context, aux_text=chat_aux)
+
+    def _fit_budget(self, aug, context: str, record: dict[str, Any]) -> None:
+        """The auxiliary blocks within the cell's token budget (``budget.py``): the lowest-scoring documents
+        dropped first, the survivors in their order; the record says what was dropped."""
+        from .budget import fit
+
+        budget = self.pipeline.budget
+        question_tokens, method = count_tokens(context, self._tokenize)
+        limit = budget.for_question(question_tokens)
+        budgeted = {s: list(docs) for s, docs in aug.retrieved.items() if s != "subtitles"}
+        det_scores = {int(k): float(v) for k, v in ((aug.det or {}).get("keyframe_scores") or {}).items()}
+        kept, blocks, dropped, before, after = fit(
+            budgeted, lambda docs: self.pipeline.render_blocks(docs, aug.frames),
+            lambda text: count_tokens(text, self._tokenize)[0], limit, det_scores)
+        record["aux_budget"] = {"mode": budget.mode, "limit": limit, "question_tokens": question_tokens,
+                                "tokens_before": before, "tokens_after": after, "method": method}
+        record["aux_dropped"] = [{"source": d.source, "text": d.text, "score": d.score, "start": d.start,
+                                  "frame_index": d.frame_index} for d in dropped]
+        if dropped:
+            aug.retrieved.update(kept)
+            aug.blocks = {**({"subtitles": aug.blocks["subtitles"]} if "subtitles" in aug.blocks else {}), **blocks}
+            self.counts["budget_questions"] += 1
+            self.counts["budget_dropped"] += len(dropped)
 
     def _decouple(self, req: Instance, question: Question) -> DecoupledRequest:
         if self.pipeline.rag.decouple == "fallback":

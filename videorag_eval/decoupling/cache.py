@@ -24,10 +24,10 @@ NAMESPACE = "decoupling"
 
 def model_identity(cfg: Any, route: str) -> dict[str, Any]:
     """What makes the inner model's reply differ, from a cell's resolved config."""
-    from omegaconf import OmegaConf
+    from ..model_args import adapter_args
 
     m = cfg.model
-    args = OmegaConf.to_container(m.model_args, resolve=True) or {}
+    args = adapter_args(cfg)  # incl. the method profile's arguments (e.g. bfloat16): they change the reply
     if m.get("tiny"):
         from ..models.tiny import ensure_tiny
 

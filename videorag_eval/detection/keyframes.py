@@ -10,8 +10,11 @@ A ``KeyframeSelector`` returns a ``KeyframeSelection`` for (video, sampled frame
     A CLIP model (transformers ``CLIPModel`` + ``CLIPProcessor``, default
     ``openai/clip-vit-large-patch14-336`` as the official code) embeds every sampled frame and the
     prompt ``"A picture of <entity>"`` for every entity. The score of a frame against an entity is
-    the cosine similarity of the two L2-normalised embeddings; a frame's score ``s_i`` is the mean
-    over the entities (the official code averages over the requested entities as well).
+    (``similarity``) the cosine of the two L2-normalised embeddings (``cosine``, the default), or the
+    raw dot product of the unnormalised projected features, as the official code computes
+    ``get_image_features(...) @ get_text_features(...).T`` (``dot``, ``method=official``): there a
+    frame's feature norm weighs its score, so the two can select different keyframes. A frame's score
+    ``s_i`` is the mean over the entities (the official code averages over the requested entities as well).
 
     Rules:
 
@@ -23,7 +26,9 @@ A ``KeyframeSelector`` returns a ``KeyframeSelection`` for (video, sampled frame
 
     i.e. 1.6x the video mean for beta=3.0 (the official code) and 1.2x for beta=4.0 (what the paper
     appendix implies) -- the two ratios the reference gives; 16 and 0.3 are the constants that make
-    both hold. The rule is scale-invariant (raw logits or cosines give the same keyframes). Since
+    both hold. (With ``dot`` the official formula is applied as written, ``s_i * alpha / sum_j s_j > tau``,
+    which is the same whenever the scores sum to a positive number.) The rule is invariant to one scale
+    for all frames, not to per-frame norms: cosines and raw dot products can keep different frames. Since
     CLIP cosines of one video are close to each other, the 1.6x bar is often not met by any frame:
     then *no* keyframe is selected and the DET branch emits nothing (recorded in the notes), as in
     the official code.
@@ -34,8 +39,10 @@ A ``KeyframeSelector`` returns a ``KeyframeSelection`` for (video, sampled frame
     Keyframes are returned in chronological order with every sampled frame's score.
 
 CLIP image embeddings are cached per (video content hash, frame index, model) in the cache namespace
-``clip_image`` (one normalised float32 vector per frame), and prompt embeddings per (model, prompt)
-in ``clip_text``; frames are decoded and the model is loaded only when an embedding is missing.
+``clip_image`` (one float32 vector per frame), and prompt embeddings per (model, prompt) in
+``clip_text``: the L2-normalised vector under the key of old, the raw projected feature under a key
+with ``features="raw"``; a computation stores both, each mode reads its own. Frames are decoded and
+the model is loaded only when an embedding is missing.
 """
 
 from __future__ import annotations
@@ -52,6 +59,7 @@ from ..records import FrameSample
 log = logging.getLogger(__name__)
 
 RULES = ("paper", "top_k", "all")
+SIMILARITIES = ("cosine", "dot")
 PROMPT = "A picture of {}"
 PAPER_TAU = 0.3
 PAPER_FRAMES = 16.0
@@ -123,6 +131,16 @@ def select_from_scores(
     return [indices[p] for p in sorted(order)], None
 
 
+def official_paper_keep(scores: Sequence[float], beta: float, tau: float = PAPER_TAU) -> list[bool]:
+    """The official code's keyframe test as written: ``s * alpha / sum(s) > tau`` with ``alpha = beta * N / 16``."""
+    n = len(scores)
+    total = float(sum(scores))
+    if n == 0 or total == 0.0:
+        return [False] * n
+    alpha = beta * (n / PAPER_FRAMES)
+    return [float(s) * alpha / total > tau for s in scores]
+
+
 def pooled(output) -> Any:
     """Feature tensor from ``get_image_features``/``get_text_features``.
 
@@ -154,7 +172,10 @@ class ClipKeyframes:
         tau: float = PAPER_TAU,
         device: str = "cpu",
         batch_size: int = 8,
+        similarity: str = "cosine",
     ):
+        if similarity not in SIMILARITIES:
+            raise ValueError(f"keyframes.similarity must be one of {SIMILARITIES}, got {similarity!r}")
         if rule not in ("paper", "top_k"):
             raise ValueError(f"ClipKeyframes rule must be 'paper' or 'top_k', got {rule!r}")
         paper_ratio(beta, tau)  # validates beta
@@ -168,6 +189,7 @@ class ClipKeyframes:
         self.tau = float(tau)
         self.device = device
         self.batch_size = max(1, int(batch_size))
+        self.similarity = similarity
         self._model = None
         self._processor = None
         self._device = None
@@ -192,11 +214,15 @@ class ClipKeyframes:
         return self._model, self._processor
 
     # -- embeddings ------------------------------------------------------------------------
-    def image_features(self, video_hash: str, indices: Sequence[int], decode: Decode):
-        """Normalised image embeddings (len(indices) x D), from the cache or computed for the misses."""
+    def image_features(self, video_hash: str, indices: Sequence[int], decode: Decode, raw: bool | None = None):
+        """Image embeddings (len(indices) x D): normalised, or the raw projected features (``raw``; default:
+        ``similarity == "dot"``), from the cache or computed for the misses (both forms are stored)."""
         import numpy as np
 
-        keys = {i: make_key(video=video_hash, frame=int(i), model=self.model_name) for i in indices}
+        raw = self.similarity == "dot" if raw is None else bool(raw)
+        plain = {i: make_key(video=video_hash, frame=int(i), model=self.model_name) for i in indices}
+        unnormed = {i: make_key(video=video_hash, frame=int(i), model=self.model_name, features="raw") for i in indices}
+        keys = unnormed if raw else plain
         feats: dict[int, Any] = {}
         missing = []
         for i in indices:
@@ -214,21 +240,27 @@ class ClipKeyframes:
                 images = decode(chunk)
                 inputs = processor(images=list(images), return_tensors="pt").to(self._device)
                 with torch.inference_mode():
-                    out = pooled(model.get_image_features(pixel_values=inputs["pixel_values"]))
-                out = torch.nn.functional.normalize(out.float(), dim=-1).cpu().numpy().astype(np.float32)
-                for i, vec in zip(chunk, out):
-                    self.cache.put_array("clip_image", keys[i], vec, group=video_hash)
-                    feats[i] = vec
+                    out = pooled(model.get_image_features(pixel_values=inputs["pixel_values"])).float()
+                normed = torch.nn.functional.normalize(out, dim=-1).cpu().numpy().astype(np.float32)
+                out = out.cpu().numpy().astype(np.float32)
+                for i, vec, unit in zip(chunk, out, normed):
+                    self.cache.put_array("clip_image", unnormed[i], vec, group=video_hash)
+                    self.cache.put_array("clip_image", plain[i], unit, group=video_hash)
+                    feats[i] = vec if raw else unit
         return np.stack([feats[i] for i in indices]) if indices else np.zeros((0, 0), dtype=np.float32)
 
-    def text_features(self, prompts: Sequence[str]):
+    def text_features(self, prompts: Sequence[str], raw: bool | None = None):
         import numpy as np
 
-        keys = {p: make_key(model=self.model_name, prompt=p) for p in prompts}
+        raw = self.similarity == "dot" if raw is None else bool(raw)
+        plain = {p: make_key(model=self.model_name, prompt=p) for p in prompts}
+        unnormed = {p: make_key(model=self.model_name, prompt=p, features="raw") for p in prompts}
+        keys = unnormed if raw else plain
+        groups = {p: plain[p][:2] for p in prompts}  # both forms of a prompt in the plain key's bucket
         feats: dict[str, Any] = {}
         missing = []
         for p in prompts:
-            got = self.cache.get_array("clip_text", keys[p], group=keys[p][:2])
+            got = self.cache.get_array("clip_text", keys[p], group=groups[p])
             if got is None:
                 missing.append(p)
             else:
@@ -239,23 +271,29 @@ class ClipKeyframes:
             model, processor = self._load()
             inputs = processor(text=list(missing), return_tensors="pt", padding=True, truncation=True).to(self._device)
             with torch.inference_mode():
-                out = pooled(model.get_text_features(input_ids=inputs["input_ids"], attention_mask=inputs["attention_mask"]))
-            out = torch.nn.functional.normalize(out.float(), dim=-1).cpu().numpy().astype(np.float32)
-            for p, vec in zip(missing, out):
-                self.cache.put_array("clip_text", keys[p], vec, group=keys[p][:2])
-                feats[p] = vec
+                out = pooled(model.get_text_features(input_ids=inputs["input_ids"], attention_mask=inputs["attention_mask"])).float()
+            normed = torch.nn.functional.normalize(out, dim=-1).cpu().numpy().astype(np.float32)
+            out = out.cpu().numpy().astype(np.float32)
+            for p, vec, unit in zip(missing, out, normed):
+                self.cache.put_array("clip_text", unnormed[p], vec, group=plain[p][:2])  # one bucket per prompt
+                self.cache.put_array("clip_text", plain[p], unit, group=plain[p][:2])
+                feats[p] = vec if raw else unit
         return np.stack([feats[p] for p in prompts])
 
     # -- selection -------------------------------------------------------------------------
     def select(self, video_hash: str, frames: FrameSample, entities: Sequence[str], decode: Decode) -> KeyframeSelection:
+        import numpy as np
+
         indices = [int(i) for i in frames.indices]
         if not entities or not indices:
             return KeyframeSelection([], self.rule, notes=["no entities: no keyframes"])
         img = self.image_features(video_hash, indices, decode)
         txt = self.text_features([PROMPT.format(e) for e in entities])
-        sims = img @ txt.T  # frames x entities, cosines
-        scores = [float(v) for v in sims.mean(axis=1)]
+        sims = img @ txt.T  # frames x entities: cosines, or raw dot products (similarity=dot, the official code)
+        scores = [float(v) for v in (sims.astype(np.float64) if self.similarity == "dot" else sims).mean(axis=1)]
         keyframes, threshold = select_from_scores(indices, scores, self.rule, self.beta, self.top_k, self.tau)
+        if self.similarity == "dot" and self.rule == "paper":  # the official formula as written (any sign of the sum)
+            keyframes = [i for i, keep in zip(indices, official_paper_keep(scores, self.beta, self.tau)) if keep]
         sel = KeyframeSelection(
             keyframes=keyframes,
             rule=self.rule,

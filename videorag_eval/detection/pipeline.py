@@ -62,7 +62,7 @@ from ..records import AuxDoc, FrameSample
 from .boxes import Box
 from .detectors import DEFAULT_MODELS, DETECTOR_KINDS, make_detector
 from .entities import CLEANERS, clean_entities
-from .keyframes import RULES, AllFrames, ClipKeyframes, KeyframeSelection
+from .keyframes import RULES, SIMILARITIES, AllFrames, ClipKeyframes, KeyframeSelection
 from .scene_graph import RELATION_MODES, TYPES, normalise_types, scene_graph_text
 
 log = logging.getLogger(__name__)
@@ -112,6 +112,7 @@ class DetSettings:
     top_k: int = 3
     clip_model: str = "openai/clip-vit-large-patch14-336"
     clip_batch_size: int = 8
+    similarity: str = "cosine"  # cosine | dot (raw CLIP features, as the official code)
     detector: str = "owlv2"
     detector_model: str | None = DEFAULT_MODELS["owlv2"]
     threshold: float = 0.1
@@ -142,6 +143,7 @@ class DetSettings:
             top_k=int(_get(kf, "top_k", 3)),
             clip_model=str(_get(kf, "clip_model", cls.clip_model)),
             clip_batch_size=int(_get(kf, "batch_size", 8)),
+            similarity=str(_get(kf, "similarity", "cosine")),
             detector=kind,
             detector_model=None if model is None else str(model),
             threshold=float(_get(dt, "threshold", 0.1)),
@@ -160,6 +162,7 @@ class DetSettings:
         checks = [
             ("entity_cleaner", self.entity_cleaner, CLEANERS),
             ("keyframes.rule", self.rule, RULES),
+            ("keyframes.similarity", self.similarity, SIMILARITIES),
             ("detector.kind", self.detector, DETECTOR_KINDS),
             ("relation_mode", self.relation_mode, RELATION_MODES),
             ("on_null_type", self.on_null_type, NULL_TYPE_MODES),
@@ -262,7 +265,7 @@ class DetectionPipeline:
                 self._selector = AllFrames()
             else:
                 self._selector = ClipKeyframes(self.cache, s.clip_model, s.rule, s.beta, s.top_k, s.tau, s.device,
-                                               s.clip_batch_size)
+                                               s.clip_batch_size, s.similarity)
         return self._selector
 
     @property

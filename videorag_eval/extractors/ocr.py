@@ -5,7 +5,9 @@ frame count reuses every frame it shares with an earlier cell; all frames of one
 packed cache entry. Filtering (confidence, text already seen earlier in the video) happens after the
 cache, per cell. Missing frames are decoded and read ``batch_frames`` at a time (bounded memory: a
 batch of full-resolution frames, not the whole sample); on a GPU EasyOCR reads each batch at once
-(``readtext_batched``), on the CPU frame by frame (the same readings, no batching gain there).
+(``readtext_batched``), on the CPU frame by frame (``readtext``). The two paths do not give identical
+readings (batched detection resizes and pads frames together; GPU and CPU arithmetic differ), so the
+reading path is part of the cache key (``reading``): readings of one path are never reused as the other's.
 """
 
 from __future__ import annotations
@@ -56,12 +58,19 @@ class EasyOCRReader:
         self.frames_read = 0
 
     @property
+    def reading(self) -> str:
+        """How frames are read: ``gpu_batched`` (EasyOCR's ``readtext_batched`` on CUDA) or ``cpu_per_frame``
+        (``readtext``, one frame at a time)."""
+        return "gpu_batched" if resolve_device(self.settings.device) == "cuda" else "cpu_per_frame"
+
+    @property
     def identity(self) -> dict[str, Any]:
         return {
             "extractor": "easyocr",
             "version": package_version("easyocr"),
             "languages": list(self.settings.languages),
             "weights": self.settings.model_dir or "easyocr-default",
+            "reading": self.reading,  # the reading path: its readings differ from the other path's
         }
 
     def _load(self):
@@ -112,8 +121,12 @@ class EasyOCRReader:
         return out
 
     def _read_batch(self, reader, images: list) -> list:
-        if resolve_device(self.settings.device) == "cuda" and len(images) > 1 and len({im.shape for im in images}) == 1:
-            return reader.readtext_batched(images, batch_size=len(images))
+        """Every GPU reading goes through ``readtext_batched`` (a chunk of frames of one shape at once; frames
+        of differing shapes each as a batch of one), every CPU reading through ``readtext``: one path per key."""
+        if self.reading == "gpu_batched":
+            if len({im.shape for im in images}) == 1:
+                return reader.readtext_batched(images, batch_size=len(images))
+            return [reader.readtext_batched([image], batch_size=1)[0] for image in images]
         return [reader.readtext(image) for image in images]
 
     def documents(self, video_hash: str, frames: FrameSample, decode) -> list[AuxDoc]:

@@ -1,0 +1,158 @@
+"""The token budget of the auxiliary text: what fits in the inner model's context beside the video.
+
+``rag.token_budget``:
+
+``auto`` (default)
+    From the model's numbers (``model.context_tokens``, ``model.tokens_per_frame``; see its config):
+    per question, ``context_tokens - frames * tokens_per_frame - max_new_tokens - PROMPT_OVERHEAD``
+    minus the tokens of the question's own prompt (the task's text, options and post-prompt). A model
+    without those numbers (``text_only``, ``scripted``, models whose visual token count is not known)
+    has no limit.
+``none``
+    No limit (as before the budget existed, and as the official code).
+``<int>``
+    At most that many tokens of auxiliary text per question.
+
+When the auxiliary blocks (ASR, OCR, DET; never the benchmark's own subtitles) are over the budget,
+documents are dropped one at a time, the lowest-scoring first, until they fit: retrieved ASR/OCR
+documents by their retrieval cosine; DET documents (not retrieved: one per keyframe) after every
+scored document, the lowest CLIP keyframe score first (latest frame first when unknown). The survivors
+keep their chronological (document) order and the blocks are rendered again. Each question's record
+lists what was dropped (``aux_dropped``) and the budget (``aux_budget``); ``metrics.json`` counts them
+(``token_budget``).
+
+Tokens are counted as ``aux_tokens`` is: with the inner model's tokenizer when the wrapper can reach
+it, else a word-piece estimate (``aux_budget.method`` says which).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Callable, Sequence
+
+from .records import AuxDoc
+
+# Tokens of the chat template, system prompt and image placeholders around the question, beyond its text
+# (LLaVA-Video's qwen_1_5 template with its system prompt is ~30 tokens; a conservative margin).
+PROMPT_OVERHEAD = 64
+# llava_vid's time instruction (add_time_instruction, method=official): ~40 tokens of text and one "12.34s," per
+# frame (at most 8 tokens each with Qwen2's tokenizer: digits are single tokens)
+TIME_INSTRUCTION_BASE, TIME_INSTRUCTION_PER_FRAME = 40, 8
+MODES = ("auto", "none")
+
+
+@dataclass(frozen=True)
+class TokenBudget:
+    mode: str  # "auto" | "none" | "fixed"
+    tokens: int | None  # fixed: the aux budget; auto: what is left for question + aux; None: no limit
+    detail: dict[str, Any] | None = None  # auto: the numbers it was computed from
+
+    @property
+    def limited(self) -> bool:
+        return self.tokens is not None
+
+    def for_question(self, question_tokens: int) -> int | None:
+        """Tokens of auxiliary text this question may carry (None: no limit)."""
+        if self.tokens is None:
+            return None
+        if self.mode == "fixed":
+            return self.tokens
+        return max(0, self.tokens - int(question_tokens))
+
+    def identity(self) -> Any:
+        """What the cell identity holds: None when there is no limit (cells as before the budget existed)."""
+        if self.tokens is None:
+            return None
+        return {"mode": self.mode, "tokens": self.tokens}
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"mode": self.mode, "tokens": self.tokens, **({"from": self.detail} if self.detail else {})}
+
+
+def parse_setting(value: Any) -> str | int:
+    """``auto`` / ``none`` / a non-negative int; anything else raises ValueError naming the key."""
+    if value is None:
+        return "none"
+    if isinstance(value, bool):
+        raise ValueError(f"rag.token_budget={value!r} is not allowed; allowed: auto, none, or an integer >= 0")
+    if isinstance(value, int):
+        if value < 0:
+            raise ValueError(f"rag.token_budget={value} is not allowed; allowed: auto, none, or an integer >= 0")
+        return value
+    text = str(value).strip().lower()
+    if text in MODES:
+        return text
+    if text.isdigit():
+        return int(text)
+    raise ValueError(f"rag.token_budget={value!r} is not allowed; allowed: auto, none, or an integer >= 0")
+
+
+def _get(node: Any, key: str) -> Any:
+    try:
+        return node.get(key) if node is not None else None
+    except AttributeError:
+        return None
+
+
+def resolve(cfg: Any) -> TokenBudget:
+    """The cell's budget from its config (``rag.token_budget``, the model's numbers, frames, max_new_tokens)."""
+    setting = parse_setting(_get(_get(cfg, "rag"), "token_budget") if _get(cfg, "rag") is not None else "none")
+    if setting == "none":
+        return TokenBudget("none", None)
+    if isinstance(setting, int):
+        return TokenBudget("fixed", setting)
+    model = _get(cfg, "model")
+    context, per_frame = _get(model, "context_tokens"), _get(model, "tokens_per_frame")
+    if context is None or per_frame is None:
+        return TokenBudget("auto", None, {"note": "the model's context_tokens / tokens_per_frame are not set: no limit"})
+    frames = int(_get(cfg, "frames") or 0)
+    new_tokens = int(_get(_get(cfg, "generation"), "max_new_tokens") or 0)
+    visual = frames * int(per_frame)
+    from .model_args import adapter_args
+
+    overhead = PROMPT_OVERHEAD
+    if adapter_args(cfg).get("add_time_instruction"):  # llava_vid's "The video lasts for ... located at 0.00s,..." line
+        overhead += TIME_INSTRUCTION_BASE + TIME_INSTRUCTION_PER_FRAME * frames
+    left = int(context) - visual - new_tokens - overhead
+    return TokenBudget("auto", max(0, left), {"context_tokens": int(context), "visual_tokens": visual,
+                                              "max_new_tokens": new_tokens, "prompt_overhead": overhead})
+
+
+def drop_order(retrieved: dict[str, Sequence[AuxDoc]], det_scores: dict[int, float] | None = None) -> list[tuple[str, int]]:
+    """(source, position) of every budgeted document, the first to drop first: scored documents by
+    ascending score (ties: later first), then unscored ones (DET) by ascending keyframe score, later first."""
+    scored, unscored = [], []
+    for source, docs in retrieved.items():
+        if source == "subtitles":
+            continue
+        for pos, d in enumerate(docs):
+            if d.score is not None:
+                scored.append((float(d.score), -float(d.start), source, pos))
+            else:
+                kf = (det_scores or {}).get(d.frame_index) if d.frame_index is not None else None
+                unscored.append((float("inf") if kf is None else float(kf), -float(d.start), source, pos))
+    return [(s, p) for *_, s, p in sorted(scored)] + [(s, p) for *_, s, p in sorted(unscored)]
+
+
+def fit(retrieved: dict[str, list[AuxDoc]], render: Callable[[dict[str, list[AuxDoc]]], dict[str, str]],
+        count: Callable[[str], int], limit: int, det_scores: dict[int, float] | None = None
+        ) -> tuple[dict[str, list[AuxDoc]], dict[str, str], list[AuxDoc], int, int]:
+    """(kept documents per source, their blocks, dropped documents in drop order, tokens before, after).
+    ``render`` turns documents per source into blocks; ``count`` counts the tokens of the joined blocks."""
+    blocks = render(retrieved)
+    before = count("\n".join(blocks.values()))
+    if before <= limit:
+        return retrieved, blocks, [], before, before
+    gone: set[tuple[str, int]] = set()
+    dropped: list[AuxDoc] = []
+    kept = retrieved
+    tokens = before
+    for source, pos in drop_order(retrieved, det_scores):
+        gone.add((source, pos))
+        dropped.append(retrieved[source][pos])
+        kept = {s: [d for p, d in enumerate(docs) if (s, p) not in gone] for s, docs in retrieved.items()}
+        blocks = render(kept)
+        tokens = count("\n".join(blocks.values()))
+        if tokens <= limit:
+            break
+    return kept, blocks, dropped, before, tokens
