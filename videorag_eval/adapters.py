@@ -217,6 +217,9 @@ class TextOnlyFix:
         return self.names_from or self.class_path.rsplit(".", 1)[0]
 
 
+# Part of the decoupling reply cache's key for these adapters on the text_only route: bump it when a text-only
+# path changes what it answers, so that no reply of an older path is served.
+TEXT_ONLY_FIX_VERSION = 1
 _M = "lmms_eval.models.simple."
 _LLAVA_NAMES = ("conv_templates", "tokenizer_image_token", "IMAGE_TOKEN_INDEX")
 _LLAVA_ATTRS = ("conv_template", "tokenizer", "device", "model", "use_cache")

@@ -40,8 +40,9 @@ def identity(cfg: DictConfig) -> dict[str, Any]:
     for key in ("context_tokens", "tokens_per_frame"):  # the budget's inputs: its resolved value is below
         (data.get("model") or {}).pop(key, None)
     keyframes = ((data.get("aux") or {}).get("det") or {}).get("keyframes")
-    if isinstance(keyframes, dict) and (keyframes.get("similarity", "cosine") == "cosine" or keyframes.get("rule") == "all"):
-        keyframes.pop("similarity", None)  # cosine, as before the key existed (or no CLIP at all): the same cells
+    no_clip = keyframes.get("rule") == "all" or not (data.get("rag") or {}).get("det") if isinstance(keyframes, dict) else True
+    if isinstance(keyframes, dict) and (keyframes.get("similarity", "cosine") == "cosine" or no_clip):
+        keyframes.pop("similarity", None)  # cosine, as before the key existed (or no CLIP run: no DET): the same cells
     rag = data.get("rag", {})
     rag.pop("token_budget", None)
     if any(rag.get(s) for s in ("asr", "ocr", "det")):

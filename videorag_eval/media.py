@@ -210,6 +210,8 @@ class FrameStore:
         size = int(getattr(frame, "nbytes", 0))
         if size <= 0 or size > self.max_bytes:
             return None
+        if getattr(frame, "base", None) is not None:  # a view of its decode batch: keeping it would keep the batch
+            frame = frame.copy()
         while self._frames and self.bytes + size > self.max_bytes:
             _, old = self._frames.popitem(last=False)
             self.bytes -= int(old.nbytes)

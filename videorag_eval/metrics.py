@@ -86,12 +86,16 @@ def decoding(records: list[dict[str, Any]], wrapper, pipeline: AuxPipeline) -> d
     """Video decoding of the cell: the harness's (files opened, frames decoded, frames served from its frame
     store; ``media.FrameStore``) per question, and the inner adapter's own reads, counted apart (it decodes
     the video itself; sharing frames with it would change what it sees)."""
-    out = pipeline.decoding(questions=len(records)) if hasattr(pipeline, "decoding") else {}
+    # this process's decoding, over the questions it asked (a resumed question was decoded by an earlier run)
+    asked = len(records) - int(getattr(wrapper, "counts", {}).get("resumed", 0))
+    out = pipeline.decoding(questions=max(asked, 0)) if hasattr(pipeline, "decoding") else {}
     if hasattr(wrapper, "adapter_decoding"):
         adapter = wrapper.adapter_decoding()
         if adapter["decodes_itself"]:  # the frames it reads per answer: its own rule, as recorded per question
             adapter["answer_frames"] = sum(len((r.get("frames") or {}).get("indices", [])) for r in records
-                                           if not r.get("error"))
+                                           if not r.get("error")) if asked == len(records) else None
+            if asked != len(records):  # records of earlier runs hold no trace of which process read what
+                adapter["note"] = f"{len(records) - asked} questions resumed from an earlier run: answer_frames not counted"
         out["adapter"] = adapter
     return out
 

@@ -408,7 +408,9 @@ class VideoRAG(lmms):
         from .budget import fit
 
         budget = self.pipeline.budget
-        question_tokens, method = count_tokens(context, self._tokenize)
+        # what the budget cannot cut goes with the question: LongVideoBench's subtitles block is in the prompt too
+        fixed = "\n".join(filter(None, [aug.blocks.get("subtitles"), context]))
+        question_tokens, method = count_tokens(fixed, self._tokenize)
         limit = budget.for_question(question_tokens)
         budgeted = {s: list(docs) for s, docs in aug.retrieved.items() if s != "subtitles"}
         det_scores = {int(k): float(v) for k, v in ((aug.det or {}).get("keyframe_scores") or {}).items()}

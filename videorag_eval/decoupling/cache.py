@@ -40,7 +40,13 @@ def model_identity(cfg: Any, route: str) -> dict[str, Any]:
     if m.get("batch_arg") and int(cfg.get("batch_size", 1)) > 1:  # batched generation pads: replies may differ
         args[m.batch_arg] = int(cfg.batch_size)
     pretrained = args.get("pretrained")
+    from ..adapters import TEXT_ONLY_FIX_VERSION, TEXT_ONLY_FIXES
+
+    # a text-only reply of an adapter that cannot answer one itself comes from our fix: replies cached before it
+    # (e.g. llava_hf's "" under a text_only override) are never served as its replies
+    fix = {"text_only_fix": TEXT_ONLY_FIX_VERSION} if route == "text_only" and str(m.adapter) in TEXT_ONLY_FIXES else {}
     return {
+        **fix,
         "adapter": str(m.adapter),
         "force_simple": bool(m.get("force_simple", False)),
         "model_args": args,
