@@ -240,7 +240,7 @@ class AuxPipeline:
             result.retrieved[source] = hits
             self.retrieved_counts[source] += len(hits)
             if hits:
-                result.blocks[source] = render_block(source, hits, timestamps=self.rag.timestamps)
+                result.blocks[source] = self.render_source(source, hits, frames)
         if self.rag.det:
             t0 = time.perf_counter()
             from .detection.entities import entities_from_question
@@ -267,22 +267,20 @@ class AuxPipeline:
             result.candidates["det"] = len(det.docs)
             self.retrieved_counts["det"] += len(det.docs)
             if det.docs:
-                result.blocks["det"] = render_block("det", det.docs, det_block=render_det_block(det.docs, len(frames.indices),
-                                                                                      timestamps=self.rag.timestamps))
+                result.blocks["det"] = self.render_source("det", det.docs, frames)
         return result
 
     def render_blocks(self, retrieved: dict[str, list[AuxDoc]], frames: FrameSample | None) -> dict[str, str]:
         """The ASR, OCR and DET blocks of these documents, rendered as ``augment`` renders them (the token
         budget renders the survivors again after dropping documents)."""
-        blocks: dict[str, str] = {}
-        for source in ("asr", "ocr"):
-            if retrieved.get(source):
-                blocks[source] = render_block(source, retrieved[source], timestamps=self.rag.timestamps)
-        if retrieved.get("det"):
-            n_frames = len(frames.indices) if frames is not None else 0
-            blocks["det"] = render_block("det", retrieved["det"], det_block=render_det_block(
-                retrieved["det"], n_frames, timestamps=self.rag.timestamps))
-        return blocks
+        return {s: self.render_source(s, retrieved[s], frames) for s in ("asr", "ocr", "det") if retrieved.get(s)}
+
+    def render_source(self, source: str, docs: list[AuxDoc], frames: FrameSample | None) -> str:
+        """One source's block: ASR/OCR documents with their times, DET as its per-frame scene text."""
+        if source != "det":
+            return render_block(source, docs, timestamps=self.rag.timestamps)
+        n_frames = len(frames.indices) if frames is not None else 0
+        return render_block("det", docs, det_block=render_det_block(docs, n_frames, timestamps=self.rag.timestamps))
 
     # -- before the LVLM loads -----------------------------------------------------------------
     def extract_all(self, videos: list[str], progress: bool = True) -> dict[str, int]:
