@@ -6,6 +6,12 @@ error; otherwise a cell with a ``config.yaml`` or a journal was interrupted and 
 A cell whose ``metrics.json``, ``identity.json`` or ``failed.json`` is damaged is listed as
 ``unreadable`` with the file and what is wrong; every other cell is still shown.
 Answered questions are counted over every ``journal*.jsonl`` (one per data-parallel rank).
+
+A cell submitted to SLURM (``<results_dir>/.hydra/multirun/*/submissions.jsonl`` names its job) that
+its files do not show finished, failed or running is looked up in the scheduler (``slurm_jobs``):
+``pending`` with its reason (marked when it never resolves by itself, with the fix), ``running`` on
+its node since when, or its job's end (``TIMEOUT``, ``OUT_OF_MEMORY``, ``CANCELLED``, a non-zero exit)
+with the job's log. Cells that finished or failed keep their own files as the truth.
 """
 
 from __future__ import annotations
@@ -19,13 +25,14 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-STATES = ("finished", "running", "failed", "interrupted", "unreadable")
+STATES = ("finished", "running", "failed", "interrupted", "pending", "submitted", "unreadable")
+ALWAYS_COUNTED = ("finished", "running", "failed", "interrupted")  # the others are counted when present
 
 
 @dataclass
 class CellStatus:
     cell: str  # path relative to the results root
-    state: str  # finished | running | failed | interrupted | unreadable
+    state: str  # finished | running | failed | interrupted | pending | submitted | unreadable
     answered: int  # distinct questions with a journal record (or n of a finished cell)
     limit: int | None = None  # the cell's `limit` setting, when it has one
     accuracy: float | None = None
@@ -118,8 +125,54 @@ def find_cells(root: Path) -> list[Path]:
     return cells
 
 
-def sweep_status(root: Path) -> list[CellStatus]:
-    return [cell_state(c, root) for c in find_cells(root)]
+def sweep_status(root: Path, scheduler: bool = True) -> list[CellStatus]:
+    rows = [cell_state(c, root) for c in find_cells(root)]
+    if scheduler:
+        with_scheduler(rows, root)
+    return rows
+
+
+def with_scheduler(rows: list[CellStatus], root: Path) -> list[str]:
+    """Cells submitted to SLURM that their files do not show finished, failed, unreadable or running:
+    their job's state from the scheduler (rows added for cells whose job has not created them yet).
+    Returns notes on what the scheduler could not say (no squeue, no sacct)."""
+    from .slurm_cli import SchedulerUnavailable
+    from .slurm_jobs import latest_submissions, query
+
+    submitted = latest_submissions(root)
+    if not submitted:
+        return []
+    base = Path(root).resolve()
+    by_cell = {(base / r.cell).resolve(): r for r in rows}
+    open_cells = {c: s for c, s in submitted.items() if c not in by_cell or by_cell[c].state == "interrupted"}
+    if not open_cells:
+        return []
+    try:
+        snap = query([s.job_id for s in open_cells.values()], {s.job_id: s.log for s in open_cells.values()})
+    except SchedulerUnavailable as exc:
+        for cell, sub in sorted(open_cells.items()):
+            if cell not in by_cell:
+                rows.append(CellStatus(_name(cell, base), "submitted", 0, None,
+                                       detail=f"job {sub.job_id}; the scheduler could not be asked ({exc})"))
+        return [f"SLURM: {exc}: submitted cells are shown from their files only"]
+    for cell, sub in sorted(open_cells.items()):
+        info = snap.jobs[sub.job_id]
+        row = by_cell.get(cell)
+        if row is None:
+            row = CellStatus(_name(cell, base), "interrupted", 0, None)
+            rows.append(row)
+        if info.phase in ("pending", "running"):
+            row.state = info.phase
+        row.detail = info.describe(sub.log)
+        row.extra["slurm"] = info.as_dict(sub.log)
+    return [f"SLURM: {n}" for n in snap.notes]
+
+
+def _name(cell: Path, base: Path) -> str:
+    try:
+        return str(cell.relative_to(base))
+    except ValueError:
+        return str(cell)
 
 
 def format_table(rows: list[CellStatus]) -> str:
@@ -133,25 +186,29 @@ def format_table(rows: list[CellStatus]) -> str:
         lines.append(line)
     counts = {s: sum(r.state == s for r in rows) for s in STATES}
     lines.append(f"{len(rows)} cell(s): " + ", ".join(f"{counts[s]} {s}" for s in STATES
-                                                    if s != "unreadable" or counts[s]))
+                                                    if s in ALWAYS_COUNTED or counts[s]))
     return "\n".join(lines)
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m videorag_eval.status",
-                                     description="Cells of a sweep: finished / running / interrupted / failed.")
+                                     description="Cells of a sweep: finished / running / interrupted / failed; "
+                                                 "SLURM cells: pending (with the reason) / their job's end.")
     parser.add_argument("results_dir", type=Path, help="the sweep's results_dir (root of its cells)")
     parser.add_argument("--json", action="store_true", help="one JSON object per cell instead of a table")
     args = parser.parse_args(argv)
     if not args.results_dir.is_dir():
         print(f"{args.results_dir}: no such directory (give the results_dir of a sweep)", file=sys.stderr)
         return 2
-    rows = sweep_status(args.results_dir)
+    rows = sweep_status(args.results_dir, scheduler=False)
+    notes = with_scheduler(rows, args.results_dir)
     if args.json:
         for r in rows:
             print(json.dumps(asdict(r)))
     else:
         print(format_table(rows))
+    for note in notes:
+        print(note, file=sys.stderr)
     return 0
 
 

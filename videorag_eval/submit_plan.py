@@ -72,15 +72,20 @@ def plan(config_loader: Any, sweep_config: DictConfig, job_overrides: Sequence[S
     return planned
 
 
-def record_submission(sweep_dir: Path, planned: list[PlannedJob], job_ids: dict[int, str]) -> Path:
-    """Append what was submitted to ``<sweep dir>/submissions.jsonl`` (one line per job of the sweep)."""
-    path = Path(sweep_dir) / "submissions.jsonl"
+def record_submission(sweep_dir: Path, planned: list[PlannedJob], job_ids: dict[int, str],
+                      logs: dict[int, str] | None = None) -> Path:
+    """Append what was submitted to ``<sweep dir>/submissions.jsonl`` (one line per job of the sweep;
+    ``status`` reads it to ask the scheduler about cells whose job has not finished them)."""
+    from .slurm_jobs import SUBMISSIONS
+
+    path = Path(sweep_dir) / SUBMISSIONS
     path.parent.mkdir(parents=True, exist_ok=True)
     now = time.strftime("%Y-%m-%dT%H:%M:%S")
     with path.open("a", encoding="utf-8") as fh:
         for p in planned:
             fh.write(json.dumps({"time": now, "job": p.index, "action": p.action, "slurm_job_id": job_ids.get(p.index),
-                                 "cell": str(p.cell) if p.cell else None, "overrides": p.overrides, "note": p.note}) + "\n")
+                                 "log": (logs or {}).get(p.index), "cell": str(p.cell) if p.cell else None,
+                                 "overrides": p.overrides, "note": p.note}) + "\n")
     return path
 
 
