@@ -179,8 +179,8 @@ class FitCheck:
         return bool(self.mismatches)
 
     def report(self, what: str = "this sweep") -> str:
-        lines = [f"SLURM: no node of partition {self.partition} can run a job of {what} as requested "
-                 f"({self.request.summary()}); nothing was submitted. {len(self.mismatches)} mismatch(es):"]
+        lines = [(f"SLURM: no node of partition {self.partition} can run a job of {what} as requested "
+                  f"({self.request.summary()}); nothing was submitted. {len(self.mismatches)} mismatch(es):")]
         lines += [f"  {i}. {m.line()}" for i, m in enumerate(self.mismatches, 1)]
         lines += [f"  note: {n}" for n in self.notes]
         lines.append(f"  (read from the scheduler in {self.seconds:.2f} s; hydra.launcher.check_resources=false "

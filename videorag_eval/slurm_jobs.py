@@ -50,7 +50,7 @@ _PER_JOB_LIMIT = re.compile(r"^(QOS|Assoc)(Max\w*PerJob\w*|Min\w*)$")
 _LOG_ENDS = ((re.compile(r"CANCELLED AT \S+ DUE TO TIME LIMIT"), "TIMEOUT"),
              (re.compile(r"CANCELLED AT \S+ DUE TO PREEMPTION"), "PREEMPTED"),
              (re.compile(r"CANCELLED AT \S+ DUE TO NODE FAIL"), "NODE_FAIL"),
-             (re.compile(r"oom[-_]kill event|Exceeded job memory limit|OUT_OF_MEMORY", re.I), "OUT_OF_MEMORY"),
+             (re.compile(r"oom[-_]kill event|Exceeded job memory limit|OUT_OF_MEMORY", re.IGNORECASE), "OUT_OF_MEMORY"),
              (re.compile(r"\*\*\* JOB \S+ ON \S+ CANCELLED AT"), "CANCELLED"))
 
 
