@@ -182,3 +182,19 @@ def test_every_declared_key_is_in_the_readme():
     declared += [f"hydra.launcher.{key}" for key, _ in config_schema.keys(SlurmLauncher)]
     missing = [key for key in declared if f"`{key}`" not in readme]
     assert missing == [], f"README's 'Every setting' table lacks: {missing} (python -m videorag_eval.config_schema)"
+
+
+@pytest.mark.parametrize("overrides,line", [
+    (["+method.threshold_by_task.mlvu=2"], "method.threshold_by_task.mlvu=2 is not allowed; allowed: a number in [-1, 1]"),
+    (["+method.threshold_by_task.foo=0.1"], "method.threshold_by_task.foo=0.1 is not a setting; allowed keys under "
+                                            "method.threshold_by_task: demo, videomme, mlvu, longvideobench"),
+    (["+model.method_args.oficial.x=1"], "model.method_args.oficial={'x': 1} is not a setting; allowed keys under "
+                                         "model.method_args: default, official, paper"),
+    (["model.model_args=5"], "model.model_args=5 is not allowed; allowed: the adapter's constructor arguments"),
+    (["model=qwen2_vl_7b", "model.tokens_per_frame=0"], "model.tokens_per_frame=0 is not allowed; allowed: an integer >= 1 or null"),
+    (["aux.det.detector.threshold=1"], "aux.det.detector.threshold=1 is not allowed; allowed: a number in [0, 1)"),
+])
+def test_an_entry_of_a_mapping_and_a_nested_key_are_named_where_they_are(overrides, line):
+    with pytest.raises(ConfigError) as err:
+        check_config(compose(*overrides))
+    assert str(err.value).startswith(line), str(err.value)

@@ -378,7 +378,11 @@ def _refusal(schema: type[Group], data: Any, error: dict[str, Any], keys: list[s
             key = loc.pop(0)  # an entry of a mapping (method.threshold_by_task.mlvu): that entry is the key
             keys.append(key)
             node = node.get(key, _MISSING)
-            allowed = _describe(_mapping_values(value_schema), _defs(owner))
+            if loc[:1] == ["[key]"]:  # the entry's name is not allowed (model.method_args.oficial)
+                names = _mapping_part(value_schema, "propertyNames")
+                return Refusal(".".join(keys), node, f"under {'.'.join(keys[:-1])}: {_describe(names, _defs(owner))}",
+                               unknown=True)
+            allowed = _describe(_mapping_part(value_schema, "additionalProperties"), _defs(owner))
         return Refusal(".".join(keys), node, allowed)
     return Refusal(schema.__name__, data, error.get("msg", ""))
 
@@ -427,10 +431,11 @@ def describe_field(owner: type[Group], name: str) -> str:
     return _describe(_property(owner, name), _defs(owner))
 
 
-def _mapping_values(prop: dict[str, Any]) -> dict[str, Any]:
+def _mapping_part(prop: dict[str, Any], part: str) -> dict[str, Any]:
+    """A mapping-typed key's schema of its entries' values (``additionalProperties``) or names (``propertyNames``)."""
     for option in prop.get("anyOf", [prop]):
         if option.get("type") == "object":
-            return option.get("additionalProperties", {})
+            return option.get(part, {})
     return {}
 
 
