@@ -49,7 +49,7 @@ def check(jobs: list[list[str]], checks: tuple[str, ...] | None = None,
     valid = []
     for cfg in cfgs:  # a refused setting is the cell's (or the launcher's) own error, said before any pre-flight
         try:
-            check_config(cfg)
+            check_config(cfg, config_name)
         except ConfigError:
             continue
         valid.append(cfg)

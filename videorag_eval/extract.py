@@ -152,11 +152,15 @@ def main(cfg: DictConfig) -> None:
     import sys
 
     from .lmms_tasks import TaskSetupError
-    from .settings import ConfigError
+    from .preflight import PreflightFailed, require_ready
+    from .settings import ConfigError, check_config
     from .weights import MissingWeights
 
-    from .preflight import PreflightFailed, require_ready
-
+    try:
+        check_config(cfg, "extract")  # every setting's type, range and choices (config_schema.ExtractConfig)
+    except ConfigError as exc:  # one line, as the evaluation app says it (CONTRACT: exit 2)
+        print(f"videorag_eval: error: {' '.join(str(exc).split())}", file=sys.stderr, flush=True)
+        sys.exit(2)
     try:
         require_ready(cfg)  # Whisper, OCR, encoder and CLIP weights, task.data_dir, disk: before any work
         extract_task(cfg)
@@ -165,5 +169,14 @@ def main(cfg: DictConfig) -> None:
         sys.exit(2)
 
 
-if __name__ == "__main__":
+def cli() -> None:
+    import sys
+
+    from .settings import refuse_unknown_choices
+
+    refuse_unknown_choices(sys.argv[1:], CONF_DIR)  # model=foo: one line and exit 2, before Hydra composes
     main()
+
+
+if __name__ == "__main__":
+    cli()

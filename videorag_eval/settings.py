@@ -41,112 +41,36 @@ class RagSettings:
         return label
 
 
-@dataclass(frozen=True)
-class Setting:
-    """One user-facing key: its type and, for enumerations, the values allowed."""
+def check_types(cfg: Any, app: str = "config") -> None:
+    """Every key of the config has a value of its declared type, range and choices (``config_schema``: one
+    declaration per key, for ``app`` = ``config`` or ``extract``), and no key is undeclared; the first that
+    is not is named in one line with the value given and the values allowed. Nothing in ``cfg`` changes."""
+    from omegaconf import OmegaConf
+    from omegaconf.errors import OmegaConfBaseException
 
-    key: str
-    kind: type
-    choices: tuple[Any, ...] | None = None
-    low: float | None = None
-    high: float | None = None
-    optional: bool = False  # null allowed
-    if_present: bool = False  # keys added by optional config groups (e.g. ``method``)
+    from .config_schema import SCHEMAS, refusal
 
-    def allowed(self) -> str:
-        if self.choices is not None:
-            text = ", ".join(str(c) for c in self.choices)
-        elif self.kind is bool:
-            text = "true, false"
-        elif self.kind is int:
-            text = "an integer" + (f" >= {self.low:g}" if self.low is not None else "")
-        elif self.kind is float:
-            text = f"a number in [{self.low:g}, {self.high:g}]" if self.low is not None else "a number"
-        else:
-            text = self.kind.__name__
-        return text + (" or null" if self.optional else "")
+    try:
+        data = OmegaConf.to_container(cfg, resolve=True) if OmegaConf.is_config(cfg) else dict(cfg)
+    except OmegaConfBaseException as exc:
+        raise ConfigError("the config cannot be resolved: " + " ".join(str(exc).split())) from None
+    data.pop("hydra", None)
+    found = refusal(data, SCHEMAS.get(app, SCHEMAS["config"]))
+    if found is not None:
+        raise ConfigError(found.line())
 
 
-# The typed schema of the settings a user types on the command line (CONTRACT "Config keys").
-SCHEMA: tuple[Setting, ...] = (
-    Setting("frames", int, low=1),
-    Setting("batch_size", int, low=1, if_present=True),
-    Setting("limit", int, low=1, optional=True),
-    Setting("seed", int),
-    Setting("force", bool),
-    Setting("parser", str, choices=("lmms_eval", "paper")),
-    Setting("method", str, choices=("default", "official", "paper"), if_present=True),
-    Setting("rag.asr", bool),
-    Setting("rag.ocr", bool),
-    Setting("rag.det", bool),
-    Setting("rag.subtitles", bool),
-    Setting("rag.threshold", float, low=-1.0, high=1.0),
-    Setting("rag.order", str, choices=("paper", "code")),
-    Setting("rag.decouple", str, choices=("auto", "fallback")),
-    Setting("model.decouple_route", str, choices=("text_only", "with_video", "fallback"), if_present=True),
-)
-
-_MISSING = object()
-
-
-def _lookup(cfg: Any, key: str) -> Any:
-    node = cfg
-    for part in key.split("."):
-        try:
-            if part not in node:
-                return _MISSING
-            node = node[part]
-        except TypeError:
-            return _MISSING
-    return node
-
-
-def _valid(setting: Setting, value: Any) -> bool:
-    if value is None:
-        return setting.optional
-    if setting.kind is bool:
-        ok = isinstance(value, bool)
-    elif setting.kind is int:
-        ok = isinstance(value, int) and not isinstance(value, bool)
-    elif setting.kind is float:
-        ok = isinstance(value, (int, float)) and not isinstance(value, bool)
-    else:
-        ok = isinstance(value, setting.kind)
-    if ok and setting.choices is not None:
-        ok = value in setting.choices
-    if ok and setting.low is not None:
-        ok = value >= setting.low
-    if ok and setting.high is not None:
-        ok = value <= setting.high
-    return ok
-
-
-def check_types(cfg: Any) -> None:
-    """Every key of ``SCHEMA`` has a value of its type and range; the first that does not is named
-    in one line with the value given and the values allowed."""
-    for setting in SCHEMA:
-        value = _lookup(cfg, setting.key)
-        if setting.if_present and hasattr(value, "keys"):  # a config group (conf/method/): its name is the value
-            value = value.get("name", _MISSING)
-        if value is _MISSING:
-            if setting.if_present:
-                continue
-            raise ConfigError(f"{setting.key} is missing from the config; allowed: {setting.allowed()}")
-        if not _valid(setting, value):
-            shown = "null" if value is None else repr(value)
-            raise ConfigError(f"{setting.key}={shown} is not allowed; allowed: {setting.allowed()}")
-
-
-def check_config(cfg: Any) -> None:
-    """Errors a user can fix, raised before any work starts (and before any cell directory exists)."""
-    check_types(cfg)
-    if "rag" in cfg and "token_budget" in cfg.rag:
-        from .budget import parse_setting
-
-        try:
-            parse_setting(cfg.rag.token_budget)
-        except ValueError as exc:
-            raise ConfigError(str(exc)) from None
+def check_config(cfg: Any, app: str = "config") -> None:
+    """Errors a user can fix, raised before any work starts (and before any cell directory exists).
+    ``app``: ``config`` (a cell: ``python -m videorag_eval``) or ``extract`` (``python -m videorag_eval.extract``)."""
+    check_types(cfg, app)
+    if app == "extract":  # no LVLM is loaded and nothing is budgeted: the frames and shard settings only
+        shard, num_shards = int(cfg.get("shard", 0)), int(cfg.get("num_shards", 1))
+        if not 0 <= shard < num_shards:
+            raise ConfigError(f"shard={shard} is not allowed with num_shards={num_shards}; allowed: an integer in "
+                              f"[0, {num_shards - 1}]")
+        return
+    check_budget(cfg)
     fixed = cfg.model.get("frames_fixed")
     if fixed is not None and int(cfg.frames) != int(fixed):
         raise ConfigError(f"frames={cfg.frames} is not allowed for model={cfg.model.name}; allowed: {fixed} "
@@ -161,6 +85,68 @@ def check_config(cfg: Any) -> None:
         raise ConfigError(f"model.decouple_route=text_only is refused for model={cfg.model.name}: {why}")
     if RagSettings.from_cfg(cfg.rag).subtitles and str(cfg.task.name) == "mlvu":
         raise ConfigError("rag=subtitles: MLVU ships no subtitles; use rag=asr (speech transcribed by Whisper) instead")
+
+
+def check_budget(cfg: Any) -> None:
+    """A token budget that leaves no room for auxiliary text (``rag.token_budget=0``, or ``auto`` with frames
+    that fill the model's context) is refused where the cell asks for ASR/OCR/DET text; a cell without any
+    (``rag=none``, ``rag=subtitles``: the benchmark's subtitles are never budgeted) has nothing to budget."""
+    from .budget import parse_setting, resolve
+
+    rag = RagSettings.from_cfg(cfg.rag)
+    if not rag.sources:
+        return
+    setting = parse_setting(cfg.rag.get("token_budget", "auto"))
+    budget = resolve(cfg)
+    if not budget.limited or budget.tokens > 0:
+        return
+    asked = f"rag={cfg.rag.get('preset', '?')} asks for {', '.join(rag.sources)} text"
+    if setting != "auto":
+        raise ConfigError(f"rag.token_budget={setting} leaves no room for auxiliary text, and {asked}; allowed: auto, "
+                          "none, or an integer >= 1 (or rag=none: no auxiliary text)")
+    d = budget.detail or {}
+    frames = int(cfg.frames)
+    most = _most_frames(cfg, frames)
+    fewer = f"frames <= {most} with this model, " if most >= 1 else ""
+    raise ConfigError(
+        f"rag.token_budget=auto leaves no room for auxiliary text with model={cfg.model.name} at frames={frames} "
+        f"({asked}): {frames} frames x {cfg.model.tokens_per_frame} visual tokens + {d.get('max_new_tokens')} new "
+        f"tokens + {d.get('prompt_overhead')} of prompt template fill its {d.get('context_tokens')}-token context; "
+        f"allowed: {fewer}an explicit rag.token_budget=<tokens>, or rag=none / rag=subtitles (no auxiliary text)")
+
+
+def _most_frames(cfg: Any, frames: int) -> int:
+    """The most frames below ``frames`` whose ``auto`` budget leaves room for auxiliary text (0: none does)."""
+    from omegaconf import OmegaConf
+
+    from .budget import resolve
+
+    data = OmegaConf.to_container(cfg, resolve=True) if OmegaConf.is_config(cfg) else dict(cfg)
+    low, high = 0, frames - 1
+    while low < high:
+        mid = (low + high + 1) // 2
+        if (resolve({**data, "frames": mid}).tokens or 0) > 0:
+            low = mid
+        else:
+            high = mid - 1
+    return low
+
+
+def check_launcher(launcher: Any) -> None:
+    """``hydra/launcher=slurm``: every ``hydra.launcher.*`` key of its declared type and range
+    (``config_schema.SlurmLauncher``), checked before anything is submitted."""
+    from omegaconf import OmegaConf
+    from omegaconf.errors import OmegaConfBaseException
+
+    from .config_schema import SlurmLauncher, refusal
+
+    try:
+        data = OmegaConf.to_container(launcher, resolve=True)
+    except OmegaConfBaseException:  # e.g. ${hydra.sweep.dir} outside a run: the values as written
+        data = OmegaConf.to_container(launcher, resolve=False)
+    found = refusal(data, SlurmLauncher, prefix="hydra.launcher")
+    if found is not None:
+        raise ConfigError(found.line())
 
 
 class ConfigError(ValueError):

@@ -53,11 +53,12 @@ class SlurmLauncher(_SubmititSlurmLauncher):
         return executor
 
     def launch(self, job_overrides: Sequence[Sequence[str]], initial_job_idx: int) -> Sequence[JobReturn]:
-        from videorag_eval.settings import ConfigError
+        from videorag_eval.settings import ConfigError, check_launcher
         from videorag_eval.submit_plan import plan, record_submission, summary_line
 
         assert self.config is not None and self.hydra_context is not None
         try:
+            check_launcher(self.config.hydra.launcher)  # hydra.launcher.* keys: types and ranges (config_schema)
             planned = plan(self.hydra_context.config_loader, self.config, job_overrides, initial_job_idx, self.skip_done,
                            self.skip_invalid)
         except ConfigError as exc:
