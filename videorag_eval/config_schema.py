@@ -272,6 +272,7 @@ class SlurmLauncher(Group):  # conf/hydra/launcher/slurm.yaml (hydra.launcher.*)
     wait: Bool = True
     skip_done: Bool = True
     skip_invalid: Bool = False
+    check_resources: Bool = True
     submitit_folder: PathText
     partition: Optional[Text] = None
     account: Optional[Text] = None
