@@ -126,6 +126,9 @@ def _sweep_line(ref: Cell, method: str, threshold: float | None, results_dir: st
     if threshold is not None and not math.isclose(threshold, 0.3):
         parts.append(f"rag.threshold={threshold:g}")
     parts.append(f"results_dir={shlex.quote(results_dir)}")
+    cache_dir = cfg.get("cache_dir")
+    if cache_dir and str(cache_dir) != f"{cfg.get('results_dir')}/.cache":  # the cells' own cache: nothing re-extracted
+        parts.append(f"cache_dir={shlex.quote(str(cache_dir))}")
     parts.append(arm_overrides)
     return " ".join(parts)
 
@@ -147,7 +150,8 @@ def _missing(present: set[str], task: str, ref: Cell, method: str, threshold: fl
             overrides = "rag=full rag.retrieval=false"
         command = _sweep_line(ref, method, threshold, results_dir, overrides)
         out += [(arm, command) for arm in arms]
-    return out
+    order = [arm for arm, _ in EXPECTED]
+    return sorted(out, key=lambda item: order.index(item[0]))
 
 
 def _value(x: Any) -> Any:
