@@ -562,5 +562,7 @@ def test_attribution_renders_in_headless_chromium(attribution_sweep, tmp_path):
     dom = _chrome(["--virtual-time-budget=5000", "--dump-dom", (out / "index.html").as_uri()], tmp_path / "profile").stdout
     assert "Where the gain comes from" in dom
     assert len(re.findall(r"<tr class=\"attribution-row\">", dom)) == 5 + 6  # arms present + missing arms
-    assert dom.count("<li><code>python -m videorag_eval -m model=text_only task=demo frames=8 limit=8") == 2
+    lines = re.findall(r"<li><code>([^<]*)</code></li>", dom)
+    assert len(lines) == 2 and all("python -m videorag_eval -m model=text_only task=demo frames=8 limit=8 " in x for x in lines)
+    assert lines[0].startswith("ocr, det, asr_ocr, subtitles: ") and lines[1].startswith("asr+det, ocr+det: ")
     assert "retrieval effect" in dom and "official script" in dom

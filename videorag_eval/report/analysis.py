@@ -238,6 +238,7 @@ def analyse(cells: list[Cell], b: int = stats.DEFAULT_B, seed: int = stats.DEFAU
                 row["delta_vs_subtitles"] = _point_delta(cell, group, subs)
         rows.append(row)
     ablation = pd.DataFrame(rows).reindex(columns=ABLATION_COLUMNS)
+    ablation["n_unparsable"] = ablation["n_unparsable"].astype("Int64")  # blank for cells written before it was counted
     return Analysis(cells, groups, ablation, finish_categories(), baselines, notes)
 
 

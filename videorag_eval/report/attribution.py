@@ -231,7 +231,10 @@ def to_frame(tables: list[AttributionTable]) -> pd.DataFrame:
         records += t.rows
         records += [{"benchmark": t.benchmark, "task": t.task, "model": t.model, "frames": t.frames, "method": t.method,
                      "arm": arm, "missing_command": command} for arm, command in t.missing]
-    return pd.DataFrame(records).reindex(columns=CSV_COLUMNS)
+    frame = pd.DataFrame(records).reindex(columns=CSV_COLUMNS)
+    for col in ("frames", "n", "n_failed", "n_unparsable"):  # counts stay integers beside the missing arms' blanks
+        frame[col] = frame[col].astype("Int64")
+    return frame
 
 
 def _fmt(x: Any, signed: bool = False) -> str:

@@ -103,11 +103,11 @@ def write_index(analysis: Analysis, tables: dict, plots: list[Path], skipped: li
         parts.append("</ul></details>")
     parts.append("<h2 id='ablation'>Ablation</h2>")
     parts.append(table_html(abl, css_row="cell-row", link_col=len(abl.header) - 1))
-    parts.append(attribution_html(tables.get("attribution") or []))
     parts.append("<h2 id='plots'>Plots</h2><div class='plots'>")
     for p in plots:
         parts.append(f"<div><img src='{escape(p.name)}' alt='{escape(p.stem)}'></div>")
     parts.append("</div>")
+    parts.append(attribution_html(tables.get("attribution") or []))
     parts.append("<h2 id='paper'>Paper-style table</h2>" + table_html(tables["paper"]))
     parts.append("<h2 id='categories'>Per-category tables</h2>")
     for task, tlist in tables["categories"].items():
