@@ -20,6 +20,7 @@ PRESETS = {
     "det": (False, False, True, False),
     "asr_ocr": (True, True, False, False),
     "full": (True, True, True, False),
+    "transcript": (True, False, False, False),  # every ASR document, no retrieval
 }
 
 
@@ -50,6 +51,7 @@ def test_every_contract_task_composes(task):
 def test_rag_presets(preset, flags):
     rag = compose(f"rag={preset}").rag
     assert (rag.asr, rag.ocr, rag.det, rag.subtitles) == flags
+    assert rag.retrieval is (preset != "transcript")
 
 
 def test_toggles_apply_on_top_of_a_preset():
@@ -64,9 +66,9 @@ def test_cells_never_share_a_directory_across_a_sweep_grid(tmp_path):
         cfg = compose(f"model={model}", f"task={task}", f"frames={frames}", f"rag={preset}", f"rag.threshold={t}",
                       f"results_dir={tmp_path}")
         dirs.add(cells.cell_dir(cfg))
-    # presets without retrieval (none, subtitles) do not depend on the threshold: one cell each
-    retrieving = len(PRESETS) - 2
-    assert len(dirs) == 2 * 2 * 2 * (retrieving * 2 + 2)
+    # presets without retrieval (none, subtitles, transcript) do not depend on the threshold: one cell each
+    retrieving = len(PRESETS) - 3
+    assert len(dirs) == 2 * 2 * 2 * (retrieving * 2 + 3)
 
 
 def test_cell_dir_is_stable_and_readable(tmp_path):

@@ -68,11 +68,11 @@ def test_an_undeclared_key_is_refused_naming_the_keys_there():
     assert "threshold" in str(err.value) and "\n" not in str(err.value)
 
 
-def test_a_key_declared_ahead_of_its_config_is_one_declaration():
-    """rag.retrieval (issue 26) is declared before conf/ has it: allowed with its type, refused otherwise."""
-    check_config(compose("+rag.retrieval=false"))
+def test_rag_retrieval_is_typed():
+    """rag.retrieval (issue 26's no-retrieval arm): a bool, anything else refused in one line."""
+    check_config(compose("rag.retrieval=false"))
     with pytest.raises(ConfigError, match=r"^rag.retrieval='maybe' is not allowed; allowed: true, false$"):
-        check_config(compose("+rag.retrieval=maybe"))
+        check_config(compose("rag.retrieval=maybe"))
 
 
 def test_the_slurm_launcher_keys_are_declared_and_checked():

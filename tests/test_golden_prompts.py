@@ -121,13 +121,16 @@ def test_transcript_tolerance_is_only_for_transcribed_words():
 
 CASES = [("demo", "none"), ("demo", "asr_ocr"), ("demo", "det"), ("demo", "subtitles"), ("videomme", "asr_ocr"),
          ("videomme", "subtitles"), ("mlvu", "none"), ("mlvu", "asr_ocr"), ("longvideobench", "none"),
-         ("longvideobench", "asr_ocr"), ("longvideobench", "subtitles")]
+         ("longvideobench", "asr_ocr"), ("longvideobench", "subtitles"),
+         # the no-retrieval arms: every ASR (and OCR) document in time order (DET as with retrieval)
+         ("demo", "transcript"), ("demo", "full_noretrieval"), ("mlvu", "transcript")]
+ARMS = {"full_noretrieval": ["rag=full", "rag.retrieval=false"]}  # arms that are not a preset of their own
 
 
 @pytest.mark.parametrize("task,rag", CASES)
 def test_golden_prompt(task, rag, copies, monkeypatch, tmp_path, e2e_cache):
     data = [] if task == "demo" else [f"task.data_dir={copies[task]}", "aux=packaged"]
-    recorder = _run(monkeypatch, tmp_path, e2e_cache, [f"task={task}", f"rag={rag}", *data])
+    recorder = _run(monkeypatch, tmp_path, e2e_cache, [f"task={task}", *ARMS.get(rag, [f"rag={rag}"]), *data])
     assert len(recorder.seen) == LIMIT
     _check(f"{task}__{rag}", _render(recorder.seen))
 

@@ -83,7 +83,7 @@ def test_report_tables_carry_and_name_the_headline(mlvu_cell, tmp_path):
     assert float(row["accuracy_micro"]) == pytest.approx(metrics["accuracy_micro"])
     assert float(row["ci_low"]) <= metrics["accuracy"] <= float(row["ci_high"])
     paper = (tmp_path / "paper_table.md").read_text()
-    assert "mlvu (mlvu_m_avg): without subtitles" in paper and f"{metrics['accuracy']:.1f}" in paper
+    assert "MLVU dev (M-Avg) (mlvu_m_avg): without subtitles" in paper and f"{metrics['accuracy']:.1f}" in paper
 
 
 def _write_mlvu_cell(root: Path, name: str, rag: str, rows: list[tuple[str, int]]) -> Path:

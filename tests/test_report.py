@@ -148,7 +148,9 @@ def _write_cell(root: Path, name: str, rag: str, correct: list[int], *, limit=No
                 frames=8, qids=None) -> Path:
     cell = root / "demo" / "m" / name
     cell.mkdir(parents=True)
-    flags = {"none": {}, "asr": {"asr": True}, "subtitles": {"subtitles": True}}[rag]
+    flags = {"none": {}, "asr": {"asr": True}, "subtitles": {"subtitles": True}, "transcript": {"asr": True, "retrieval": False},
+             "full": {"asr": True, "ocr": True, "det": True},
+             "full_nr": {"asr": True, "ocr": True, "det": True, "retrieval": False}}[rag]
     rag_d = {"asr": False, "ocr": False, "det": False, "subtitles": False, "threshold": 0.3, **flags}
     qids = qids or [f"q{i}" for i in range(len(correct))]
     rows = [{"doc_id": i, "question_id": q, "video": f"v{i // 2}.mp4", "correct": bool(c), "answer": "A",
@@ -281,6 +283,52 @@ def test_report_of_a_one_video_cell_renders(tmp_path):
     none = rows["demo/m/none"]
     assert float(none["accuracy"]) == 66.67
     assert float(none["ci_low"]) <= 66.67 <= float(none["ci_high"])  # the interval holds the value shown
+
+
+def test_attribution_table_by_hand(tmp_path):
+    from videorag_eval.report.attribution import attribution, to_frame
+
+    _write_cell(tmp_path, "none", "none", [0, 0, 0, 1, 1, 1])
+    _write_cell(tmp_path, "asr", "asr", [1, 1, 0, 1, 0, 1])
+    _write_cell(tmp_path, "transcript", "transcript", [1, 1, 1, 1, 0, 1])
+    _write_cell(tmp_path, "full-nr", "full_nr", [1, 1, 1, 1, 1, 1])
+    a, _ = _analyse(tmp_path)
+    (table,) = attribution(a, results_dir="/res")
+    assert [r["arm"] for r in table.rows] == ["none", "asr", "transcript", "full_noretrieval"]
+    rows = {r["arm"]: r for r in table.rows}
+    # retrieval effect = asr - transcript, paired: only q2 differs (0 vs 1) -> -1/6; one discordant question
+    assert rows["asr"]["retrieval_effect"] == pytest.approx(-100 / 6) and rows["asr"]["no_retrieval_cell"] == "demo/m/transcript"
+    assert rows["asr"]["p_mcnemar_retrieval_effect"] == 1.0
+    assert rows["asr"]["retrieval_effect_ci_low"] <= rows["asr"]["retrieval_effect"] <= rows["asr"]["retrieval_effect_ci_high"]
+    assert rows["transcript"]["delta_vs_none"] == pytest.approx(100 * 2 / 6)  # 4/6 vs 2/6, paired
+    assert rows["transcript"]["retrieval"] is False and "retrieval_effect" not in rows["transcript"]  # itself the control
+    assert "retrieval_effect" not in rows["full_noretrieval"]  # no full cell with retrieval to compare
+    # every expected arm that is not there is named with the sweep line that makes it
+    missing = dict(table.missing)
+    base = "python -m videorag_eval -m model=m task=demo frames=8 results_dir=/res "
+    for arm in ("ocr", "det", "asr_ocr", "full", "subtitles"):
+        assert missing[arm] == base + "rag=ocr,det,asr_ocr,full,subtitles"
+    assert missing["asr+det"] == missing["ocr+det"] == base + "rag=asr,ocr rag.det=true"
+    assert "full_noretrieval" not in missing and "transcript" not in missing
+    frame = to_frame([table])
+    assert list(frame["benchmark"].unique()) == ["demo"] and frame["missing_command"].notna().sum() == len(missing)
+
+
+def test_benchmarks_are_labelled_with_their_split(tmp_path):
+    from videorag_eval.report.tables import ablation_table, paper_table
+
+    for task in ("mlvu", "longvideobench"):
+        cell = _write_cell(tmp_path / task, "none", "none", [0, 1])
+        metrics = json.loads((cell / "metrics.json").read_text())
+        (cell / "metrics.json").write_text(json.dumps({**metrics, "task": task}))
+    from videorag_eval.report.analysis import analyse
+    from videorag_eval.report.cells import load_cells
+
+    a = analyse(load_cells(tmp_path)[0], b=200)
+    assert set(a.ablation["benchmark"]) == {"MLVU dev (M-Avg)", "LVB val"}
+    assert {r[1] for r in ablation_table(a).rows} == {"MLVU dev (M-Avg)", "LVB val"}
+    header = paper_table(a)[0].header
+    assert any(h.startswith("MLVU dev (M-Avg)") for h in header) and any(h.startswith("LVB val") for h in header)
 
 
 # -- a real demo sweep, reported and rendered -------------------------------------------------------
@@ -416,3 +464,105 @@ def test_cell_page_lists_questions_and_filters_fixed_and_broken(report, tmp_path
         dom = _chrome(["--virtual-time-budget=3000", "--dump-dom", page.as_uri() + "#" + kind], tmp_path / "profile").stdout
         assert f"{int(row[col])} of {LIMIT} questions shown" in dom, kind
     assert int(row["fixed"]) > 0  # ASR answers the demo's speech questions that the blind baseline missed
+
+
+# -- the attribution sweep: no-retrieval arms from the same extraction, reported ------------------------
+
+ATTR_LIMIT = 8  # the demo's first two videos
+
+
+@pytest.fixture(scope="module")
+def attribution_sweep(tmp_path_factory):
+    """The issue's sweep `-m rag=none,asr,transcript,full rag.retrieval=true,false` with a fresh cache, reported."""
+    root = tmp_path_factory.mktemp("attribution")
+    results, cache = root / "results", root / "cache"
+    proc = subprocess.run([sys.executable, "-m", "videorag_eval", "-m", "rag=none,asr,transcript,full",
+                           "rag.retrieval=true,false", f"limit={ATTR_LIMIT}", f"results_dir={results}", f"cache_dir={cache}"],
+                          cwd=REPO, capture_output=True, text=True, timeout=2400)
+    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
+    out = root / "report"
+    rep = subprocess.run([sys.executable, "-m", "videorag_eval.report", str(results), "--out", str(out)],
+                         cwd=REPO, capture_output=True, text=True, timeout=300)
+    assert rep.returncode == 0, rep.stdout[-3000:] + rep.stderr[-3000:]
+    return results, cache, out, proc.stdout
+
+
+def _cells(results: Path) -> dict[str, dict]:
+    return {json.loads((m.parent / "metrics.json").read_text())["rag"]["label"]: json.loads(m.read_text())
+            for m in results.glob("demo/text_only/*/metrics.json")}
+
+
+@pytest.mark.slow
+def test_eight_jobs_make_five_cells_from_one_extraction(attribution_sweep):
+    results, _, _, stdout = attribution_sweep
+    cells = _cells(results)
+    # none x {true,false} is one cell; transcript x true is rag=asr's cell, asr x false is transcript's
+    assert set(cells) == {"none", "asr_t0.3", "asr_noretrieval", "asr+ocr+det_t0.3", "asr+ocr+det_noretrieval"}
+    assert stdout.count("(finished earlier; not run again)") == 3
+    computed = {label: m["computed"] for label, m in cells.items()}
+    # each video transcribed once and its 8 frames read by OCR once, over the whole sweep
+    assert sum(c["asr_videos"] for c in computed.values()) == 2
+    assert sum(c["ocr_frames"] for c in computed.values()) == 2 * 8
+    assert computed["asr_noretrieval"]["asr_videos"] == 0 and computed["asr+ocr+det_noretrieval"]["ocr_frames"] == 0
+    # the no-retrieval cells loaded no extraction model (every ASR/OCR result read from the cache); the transcript
+    # cell decoded nothing but the probe's frames
+    for label in ("asr_noretrieval", "asr+ocr+det_noretrieval"):
+        assert not cells[label]["models_loaded"]["asr"] and not cells[label]["models_loaded"]["ocr"]
+        assert cells[label]["cache"].get("asr_segments.miss", 0) == 0
+    assert cells["asr_noretrieval"]["decoding"]["by_purpose"].keys() == {"probe"}
+
+
+@pytest.mark.slow
+def test_attribution_table_shows_the_retrieval_effect_with_intervals(attribution_sweep):
+    results, _, out, _ = attribution_sweep
+    rows = list(csv.DictReader(open(out / "attribution.csv", newline="")))
+    present = {r["arm"]: r for r in rows if r["cell"]}
+    assert list(present) == ["none", "asr", "full", "transcript", "full_noretrieval"]
+    cells = _cells(results)
+    for arm, label in (("asr", "asr_t0.3"), ("full", "asr+ocr+det_t0.3")):
+        r = present[arm]
+        nr = present["transcript" if arm == "asr" else "full_noretrieval"]
+        assert r["no_retrieval_cell"] == nr["cell"]
+        # no question failed: the paired effect is the difference of the accuracies
+        assert float(r["retrieval_effect"]) == pytest.approx(float(r["accuracy"]) - float(nr["accuracy"]), abs=0.01)
+        assert float(r["retrieval_effect_ci_low"]) <= float(r["retrieval_effect"]) <= float(r["retrieval_effect_ci_high"])
+        assert 0 < float(r["p_retrieval_effect"]) <= 1 and 0 < float(r["p_mcnemar_retrieval_effect"]) <= 1
+        assert float(r["accuracy"]) == pytest.approx(cells[label]["accuracy"])
+    for r in present.values():
+        assert float(r["ci_low"]) <= float(r["accuracy"]) <= float(r["ci_high"])
+        assert r["n_unparsable"] == "0" and r["accuracy_official_script"]  # the demo uses Video-MME's schema
+    missing = {r["arm"]: r["missing_command"] for r in rows if not r["cell"]}
+    assert set(missing) == {"ocr", "det", "asr_ocr", "asr+det", "ocr+det", "subtitles"}
+    assert "Where the gain comes from" in (out / "attribution.md").read_text()
+
+
+@pytest.mark.slow
+def test_the_missing_command_makes_the_missing_cells(attribution_sweep, tmp_path):
+    results, cache, out, _ = attribution_sweep
+    rows = list(csv.DictReader(open(out / "attribution.csv", newline="")))
+    command = next(r["missing_command"] for r in rows if r["arm"] == "asr+det")
+    args = command.split()[3:]  # after "python -m videorag_eval"
+    assert args[0] == "-m" and f"results_dir={results}" in args and f"cache_dir={cache}" in args  # the cells' own cache
+    proc = subprocess.run([sys.executable, "-m", "videorag_eval", *args], cwd=REPO,
+                          capture_output=True, text=True, timeout=1200)
+    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
+    again = tmp_path / "report"
+    rep = subprocess.run([sys.executable, "-m", "videorag_eval.report", str(results), "--out", str(again), "--no-pages"],
+                         cwd=REPO, capture_output=True, text=True, timeout=300)
+    assert rep.returncode == 0, rep.stderr[-3000:]
+    rows = list(csv.DictReader(open(again / "attribution.csv", newline="")))
+    present = [r["arm"] for r in rows if r["cell"]]
+    assert present == ["none", "asr", "asr+det", "ocr+det", "full", "transcript", "full_noretrieval"]
+    assert {r["arm"] for r in rows if not r["cell"]} == {"ocr", "det", "asr_ocr", "subtitles"}
+
+
+@pytest.mark.slow
+def test_attribution_renders_in_headless_chromium(attribution_sweep, tmp_path):
+    _, _, out, _ = attribution_sweep
+    dom = _chrome(["--virtual-time-budget=5000", "--dump-dom", (out / "index.html").as_uri()], tmp_path / "profile").stdout
+    assert "Where the gain comes from" in dom
+    assert len(re.findall(r"<tr class=\"attribution-row\">", dom)) == 5 + 6  # arms present + missing arms
+    lines = re.findall(r"<li><code>([^<]*)</code></li>", dom)
+    assert len(lines) == 2 and all("python -m videorag_eval -m model=text_only task=demo frames=8 limit=8 " in x for x in lines)
+    assert lines[0].startswith("ocr, det, asr_ocr, subtitles: ") and lines[1].startswith("asr+det, ocr+det: ")
+    assert "retrieval effect" in dom and "official script" in dom

@@ -15,11 +15,13 @@
 
 When the auxiliary blocks (ASR, OCR, DET; never the benchmark's own subtitles) are over the budget,
 documents are dropped one at a time, the lowest-scoring first, until they fit: retrieved ASR/OCR
-documents by their retrieval cosine; DET documents (not retrieved: one per keyframe) after every
-scored document, the lowest CLIP keyframe score first (latest frame first when unknown). The survivors
-keep their chronological (document) order and the blocks are rendered again. Each question's record
-lists what was dropped (``aux_dropped``) and the budget (``aux_budget``); ``metrics.json`` counts them
-(``token_budget``).
+documents by their retrieval cosine; ASR/OCR documents given without retrieval (``rag.retrieval=false``,
+no score) latest first, so the text is cut from its end as a too-long transcript would be; DET documents
+(not retrieved: one per keyframe) after every ASR/OCR document, the lowest CLIP keyframe score first
+(latest frame first when unknown). The survivors keep their chronological (document) order and the blocks
+are rendered again. Each question's record lists what was dropped (``aux_dropped``) and the budget
+(``aux_budget``, with ``drop_rule``: the rule of each kind of document it held); ``metrics.json`` counts
+them (``token_budget``, with ``drop_rules``).
 
 Tokens are counted as ``aux_tokens`` is: with the inner model's tokenizer when the wrapper can reach
 it, else a word-piece estimate (``aux_budget.method`` says which).
@@ -118,20 +120,45 @@ def resolve(cfg: Any) -> TokenBudget:
                                               "max_new_tokens": new_tokens, "prompt_overhead": overhead})
 
 
+# How documents are dropped, per kind (recorded in each question's ``aux_budget.drop_rule`` and metrics.json)
+DROP_RULES = {
+    "retrieved": "lowest retrieval cosine first (ties: latest first)",
+    "unretrieved": "latest first (rag.retrieval=false: no score; the text is cut from its end, as a transcript)",
+    "det": "lowest keyframe score first (unknown: latest first), after every ASR/OCR document",
+}
+
+
+def drop_rule(retrieved: dict[str, Sequence[AuxDoc]]) -> dict[str, str]:
+    """The rules that apply to these documents: {kind: rule} for each kind present."""
+    kinds = {_kind(source, d) for source, docs in retrieved.items() if source != "subtitles" for d in docs}
+    return {k: DROP_RULES[k] for k in DROP_RULES if k in kinds}
+
+
+def _kind(source: str, doc: AuxDoc) -> str:
+    if source == "det":
+        return "det"
+    return "retrieved" if doc.score is not None else "unretrieved"
+
+
 def drop_order(retrieved: dict[str, Sequence[AuxDoc]], det_scores: dict[int, float] | None = None) -> list[tuple[str, int]]:
-    """(source, position) of every budgeted document, the first to drop first: scored documents by
-    ascending score (ties: later first), then unscored ones (DET) by ascending keyframe score, later first."""
-    scored, unscored = [], []
+    """(source, position) of every budgeted document, the first to drop first: retrieved documents by
+    ascending score (ties: later first); then ASR/OCR documents given without retrieval (``rag.retrieval=false``:
+    no score), latest first, so the text is cut from its end; then DET documents (never retrieved) by ascending
+    keyframe score, later first."""
+    scored, unretrieved, det = [], [], []
     for source, docs in retrieved.items():
         if source == "subtitles":
             continue
         for pos, d in enumerate(docs):
-            if d.score is not None:
+            kind = _kind(source, d)
+            if kind == "retrieved":
                 scored.append((float(d.score), -float(d.start), source, pos))
+            elif kind == "unretrieved":
+                unretrieved.append((-float(d.start), -float(d.frame_index or 0), source, pos))
             else:
                 kf = (det_scores or {}).get(d.frame_index) if d.frame_index is not None else None
-                unscored.append((float("inf") if kf is None else float(kf), -float(d.start), source, pos))
-    return [(s, p) for *_, s, p in sorted(scored)] + [(s, p) for *_, s, p in sorted(unscored)]
+                det.append((float("inf") if kf is None else float(kf), -float(d.start), source, pos))
+    return [(s, p) for *_, s, p in sorted(scored) + sorted(unretrieved) + sorted(det)]
 
 
 def fit(retrieved: dict[str, list[AuxDoc]], render: Callable[[dict[str, list[AuxDoc]]], dict[str, str]],

@@ -45,6 +45,15 @@ def identity(cfg: DictConfig) -> dict[str, Any]:
         keyframes.pop("similarity", None)  # cosine, as before the key existed (or no CLIP run: no DET): the same cells
     rag = data.get("rag", {})
     rag.pop("token_budget", None)
+    if rag.get("retrieval", True) is not False or not (rag.get("asr") or rag.get("ocr")):
+        # retrieval on (as before the key existed), or nothing to retrieve (DET is never retrieved): the same cells
+        rag.pop("retrieval", None)
+        if rag.get("preset") == "transcript":  # swept with rag.retrieval=true it is ASR retrieved: rag=asr's cell
+            rag["preset"] = "asr"
+    else:  # every ASR/OCR document goes in: the threshold filters nothing; the preset's name is not a setting
+        # (rag=transcript = rag=asr rag.retrieval=false); without DET no request is asked (rag.decouple unused)
+        for key in ("threshold", "preset") + (() if rag.get("det") else ("decouple",)):
+            rag.pop(key, None)
     if any(rag.get(s) for s in ("asr", "ocr", "det")):
         from .budget import resolve
 

@@ -24,6 +24,16 @@ METRICS = {  # schema -> (metric name, what it is)
 }
 
 
+# How each benchmark is named wherever a number is shown (tables, CSV headers, the console summary): the split
+# and, for MLVU, the metric, so that a number is never read as another split's ("MLVU" alone is often test).
+TASK_LABELS = {"videomme": "Video-MME", "mlvu": "MLVU dev (M-Avg)", "longvideobench": "LVB val"}
+
+
+def task_label(task: str) -> str:
+    """``mlvu`` -> "MLVU dev (M-Avg)", ``longvideobench`` -> "LVB val"; other tasks keep their name."""
+    return TASK_LABELS.get(str(task), str(task))
+
+
 def _task_type(record: dict[str, Any]) -> str | None:
     return (record.get("categories") or {}).get("task_type")
 

@@ -15,10 +15,11 @@ def score_fields(cfg: DictConfig, records: list[dict[str, Any]]) -> tuple[dict[s
     """The parts of metrics.json that depend on the parser: (fields, scored records). Recomputed
     from stored predictions when only ``parser`` changes (no model is run again)."""
     from .headline import headline_fields, headline_value
-    from .scoring import PARSERS, by_category, official_scores, score_records
+    from .scoring import PARSERS, by_category, official_scores, score_records, videomme_script_scores
 
     schema = get_schema(cfg.task.schema)
     scored = score_records(records, cfg.parser, schema.name, int(cfg.seed))
+    by_parser = {p: scored if p == cfg.parser else score_records(records, p, schema.name, int(cfg.seed)) for p in PARSERS}
     acc_by, n_by = by_category(scored, cfg.task.get("breakdowns") or schema.category_keys)
     failures: dict[str, int] = {}
     degraded: dict[str, int] = {}
@@ -35,6 +36,7 @@ def score_fields(cfg: DictConfig, records: list[dict[str, Any]]) -> tuple[dict[s
         "n_failed": sum(1 for r in scored if r.get("error")),  # questions that could not be asked
         "n_degraded": sum(1 for r in scored if not r.get("error") and r.get("warnings")),  # answered with a warning
         "n_unanswered": sum(1 for r in scored if not r.get("prediction")),
+        "n_unparsable": sum(1 for r in scored if r.get("unparsable")),  # an answer the parser read no letter from
         "failures": failures,
         "degraded": degraded,
         "by_category": acc_by,
@@ -42,9 +44,13 @@ def score_fields(cfg: DictConfig, records: list[dict[str, Any]]) -> tuple[dict[s
         "official": official_scores(schema.name, scored),
         "parser": cfg.parser,
         # the same predictions under every parser (the headline metric), so a parser change never needs a re-run
-        "accuracy_by_parser": {p: headline_value(schema.name, score_records(records, p, schema.name, int(cfg.seed)))
-                               for p in PARSERS},
+        "accuracy_by_parser": {p: headline_value(schema.name, rs) for p, rs in by_parser.items()},
+        "unparsable_by_parser": {p: sum(1 for r in rs if r.get("unparsable")) for p, rs in by_parser.items()},
     }
+    if schema.name == "videomme":  # the official script's number beside the headline (lmms-eval's): scoring.py
+        script = videomme_script_scores(records)
+        fields["accuracy_official_script"] = script["accuracy"]
+        fields["official_script"] = script
     return fields, scored
 
 
@@ -61,7 +67,7 @@ def cell_metrics(cfg: DictConfig, records: list[dict[str, Any]], wrapper, pipeli
         "frames": int(cfg.frames),
         "method": (cfg.get("method") or {}).get("name", "default"),
         "rag": {"asr": rag.asr, "ocr": rag.ocr, "det": rag.det, "subtitles": rag.subtitles, "threshold": rag.threshold,
-                "preset": cfg.rag.get("preset"), "label": rag.label(), "order": rag.order},
+                "retrieval": rag.retrieval, "preset": cfg.rag.get("preset"), "label": rag.label(), "order": rag.order},
         **fields,
         "aux_retrieved": aux_counts,
         "aux_tokens_mean": round(sum(r.get("aux_tokens", 0) for r in scored) / max(len(scored), 1), 1),
@@ -107,9 +113,13 @@ def budget_fields(pipeline: AuxPipeline, records: list[dict[str, Any]]) -> dict[
     by_source: dict[str, int] = {}
     for d in dropped:
         by_source[d.get("source", "?")] = by_source.get(d.get("source", "?"), 0) + 1
+    rules: dict[str, str] = {}
+    for r in records:  # the rule of each kind of document the budget could drop (budget.DROP_RULES)
+        rules.update((r.get("aux_budget") or {}).get("drop_rule") or {})
     return {**(budget.to_dict() if budget is not None else {"mode": "none", "tokens": None}),
             "docs_dropped": len(dropped), "dropped_by_source": by_source,
-            "questions_with_drops": sum(1 for r in records if r.get("aux_dropped"))}
+            "questions_with_drops": sum(1 for r in records if r.get("aux_dropped")),
+            **({"drop_rules": rules} if rules else {})}
 
 
 def rescore(cfg: DictConfig, metrics: dict[str, Any], samples: list[dict[str, Any]]):

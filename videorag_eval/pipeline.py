@@ -11,7 +11,7 @@ import copy
 import logging
 import time
 from collections import Counter
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from . import media
@@ -38,6 +38,12 @@ class AugmentResult:
     frames: FrameSample | None = None
     det: dict[str, Any] | None = None
     queries: dict[str, list[str]] = field(default_factory=dict)  # texts averaged into each source's query
+
+
+def unretrieved(docs: list[AuxDoc]) -> list[AuxDoc]:
+    """``rag.retrieval=false``: every document of a source, chronologically (as retrieval orders its hits),
+    without a score (the token budget then drops the latest first: ``budget.drop_order``)."""
+    return sorted((replace(d, score=None) for d in docs), key=lambda d: (d.start, d.frame_index or 0))
 
 
 class VideoProblem(Exception):
@@ -232,11 +238,14 @@ class AuxPipeline:
                 result.problems.append((exc.kind, str(exc)))
                 docs = []
             result.candidates[source] = len(docs)
-            t0 = time.perf_counter()
-            result.queries[source] = query_texts(question, request, source)
-            with self.encoder.scoped(digest):  # this video's embeddings: one packed cache entry
-                hits = retrieve(self.encoder, result.queries[source], docs, self.rag.threshold)
-            self.timings["retrieve"] += time.perf_counter() - t0
+            if self.rag.retrieval:
+                t0 = time.perf_counter()
+                result.queries[source] = query_texts(question, request, source)
+                with self.encoder.scoped(digest):  # this video's embeddings: one packed cache entry
+                    hits = retrieve(self.encoder, result.queries[source], docs, self.rag.threshold)
+                self.timings["retrieve"] += time.perf_counter() - t0
+            else:  # rag.retrieval=false: every document, in time order, unscored (no query, nothing embedded)
+                hits = unretrieved(docs)
             result.retrieved[source] = hits
             self.retrieved_counts[source] += len(hits)
             if hits:
@@ -305,8 +314,9 @@ class AuxPipeline:
                     log.warning("%s", exc)
                     counts["no_audio"] += 1
                     continue
-                with self.encoder.scoped(digest):
-                    self.encoder.encode([d.text for d in docs])
+                if self.rag.retrieval:  # without retrieval no document is embedded
+                    with self.encoder.scoped(digest):
+                        self.encoder.encode([d.text for d in docs])
                 counts["documents"] += len(docs)
         return counts
 

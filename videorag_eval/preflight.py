@@ -270,8 +270,10 @@ def cell_weights(cfg: Any, inner_model: bool = True) -> list[tuple[str, str, str
         pretrained = (model.model_args or {}).get("pretrained") or (model.model_args or {}).get("model")  # vllm: model
         if pretrained:
             out.append(("inner model", str(pretrained), "hf"))
-    # the encoder embeds retrieved documents, and the weight-free models read auxiliary text with it
-    retrieval = bool(rag.sources) or (inner_model and rag.subtitles and model.adapter in _BUILTIN_ADAPTERS)
+    # the encoder embeds retrieved ASR/OCR documents (none without retrieval: rag=transcript), and the
+    # weight-free models read auxiliary text with it
+    retrieval = (rag.retrieval and bool(rag.asr or rag.ocr)) or bool(rag.det) \
+        or (inner_model and rag.active and model.adapter in _BUILTIN_ADAPTERS)
     if rag.asr and aux.get("asr", {}).get("model"):
         out.append(("Whisper (aux.asr.model)", str(aux.asr.model), "whisper"))
     if rag.ocr:

@@ -49,17 +49,68 @@ def parse_mlvu_paper(response: str, letters: Sequence[str]) -> str:
 _NO_LETTER = "\x00"  # offered to lmms-eval's parser as the only "choice": its random pick then says "no letter found"
 
 
+def read_longvideobench(response: str) -> str:
+    """The letter LongVideoBench's rule reads from a response, "" when it finds none (where its random
+    fallback would pick one)."""
+    from lmms_eval.tasks.longvideobench.utils import parse_multi_choice_response
+
+    parsed = parse_multi_choice_response(response or "", [_NO_LETTER], {})
+    return "" if parsed == _NO_LETTER else parsed
+
+
 def parse_longvideobench(response: str, letters: Sequence[str], fallback_key: str = "", seed: int = 0) -> str:
     """LongVideoBench's own rule, by lmms-eval's own ``parse_multi_choice_response`` (as the paper's author
     wrote it): strip answer prefixes, then the first of ``[ABCDE]`` anywhere (whatever the question's
     options), else a random letter. Here the random letter is seeded per question (seed, question id), so
     the same predictions always give the same score; lmms-eval's is unseeded."""
-    from lmms_eval.tasks.longvideobench.utils import parse_multi_choice_response
+    return read_longvideobench(response) or random.Random(f"{seed}:{fallback_key}").choice(list(letters))
 
-    parsed = parse_multi_choice_response(response or "", [_NO_LETTER], {})
-    if parsed == _NO_LETTER:
-        return random.Random(f"{seed}:{fallback_key}").choice(list(letters))
-    return parsed
+
+# The official Video-MME scorer, ``eval_your_results.py`` (MME-Benchmarks/Video-MME, commit 4e7566d): its
+# answer extractor, followed to the letter. Its prefix list lacks two commas, so Python joins two pairs of
+# adjacent string literals into one prefix each; "The best option is", "The correct option is",
+# "Best answer:" and "Best option:" are therefore never stripped on their own ("Best answer: C" reads "B",
+# the B of "Best"). Kept as written: it is what the published numbers were scored with.
+VIDEOMME_SCRIPT_PREFIXES = (
+    "The best answer is",
+    "The correct answer is",
+    "The answer is",
+    "The answer",
+    "The best option is" "The correct option is",  # one string: the script's missing comma
+    "Best answer:" "Best option:",  # one string: the script's missing comma
+)
+
+
+def parse_videomme_script(response: str) -> str:
+    """The official Video-MME script's reading of a response: strip the prefixes above, then the first
+    capital A-D anywhere, else "" (the script's "more than 10 words and no A-D gives up" comes to the same:
+    with no A-D there is nothing to read either way)."""
+    s = (response or "").strip()
+    for prefix in VIDEOMME_SCRIPT_PREFIXES:
+        s = s.replace(prefix, "")
+    found = re.search("[ABCD]", s)
+    return found.group(0) if found else ""
+
+
+def videomme_script_scores(records: Sequence[dict[str, Any]]) -> dict[str, Any]:
+    """Video-MME accuracy as its official script computes it: over the answers its extractor reads
+    (``if extraction != "": answered += 1``); an unreadable answer (and a question never asked, which has
+    none) leaves the denominator, where lmms-eval's ``videomme_aggregate_results`` (our headline) counts it
+    wrong."""
+    read = [(r, parse_videomme_script(r.get("prediction") or "")) for r in records]
+    answered = [(r, letter) for r, letter in read if letter]
+    correct = sum(letter == str(r.get("answer") or "") for r, letter in answered)
+    no_prediction = sum(1 for r in records if not r.get("prediction"))
+    return {
+        "accuracy": round(100.0 * correct / len(answered), 2) if answered else None,
+        "correct": correct,
+        "answered": len(answered),
+        "left_out": len(records) - len(answered),
+        "unreadable": len(records) - len(answered) - no_prediction,  # answers its extractor cannot read
+        "no_prediction": no_prediction,  # questions never asked (n_failed) or answered with nothing
+        "script": "eval_your_results.py, MME-Benchmarks/Video-MME @4e7566d (its answer-prefix list as written, "
+                  "two missing commas included)",
+    }
 
 
 PARSERS = ("lmms_eval", "paper")
@@ -81,8 +132,10 @@ def parser_for(parser: str, schema: str, seed: int = 0) -> Callable[[str, Sequen
 
 
 def score_records(records: Iterable[dict[str, Any]], parser: str, schema: str = "videomme", seed: int = 0) -> list[dict[str, Any]]:
-    """Adds ``parsed`` and ``correct`` to each record (copies). A failed question (no prediction)
-    is unparsed and wrong."""
+    """Adds ``parsed``, ``correct`` and ``unparsable`` to each record (copies). A failed question (no
+    prediction) is unparsed and wrong (and not unparsable: it has no answer to read, ``n_unanswered``).
+    ``unparsable``: an answer the parser could not read a letter from; it counts wrong (LongVideoBench's rule
+    gives it a random letter, which may happen to be right)."""
     parse = parser_for(parser, schema, seed)
     out = []
     for rec in records:
@@ -90,6 +143,7 @@ def score_records(records: Iterable[dict[str, Any]], parser: str, schema: str = 
         pred = rec.get("prediction") or ""
         rec["parsed"] = parse(pred, rec.get("letters") or "ABCD", str(rec.get("question_id"))) if pred else ""
         rec["correct"] = bool(rec.get("answer")) and rec["parsed"].upper() == str(rec["answer"]).upper()
+        rec["unparsable"] = bool(pred) and not (read_longvideobench(pred) if schema == "longvideobench" else rec["parsed"])
         out.append(rec)
     return out
 

@@ -278,7 +278,7 @@ class VideoRAG(lmms):
     def _prefetch_decoupling(self, requests: list[Instance]) -> None:
         """The batch's decoupling requests that the reply cache does not hold, in one inner call. If that
         call raises (not systemically), nothing is prefetched: each question asks alone, as at batch size 1."""
-        if self.batch_size == 1 or not self.pipeline.rag.sources or self.pipeline.rag.decouple == "fallback" \
+        if self.batch_size == 1 or not self.pipeline.rag.needs_request or self.pipeline.rag.decouple == "fallback" \
                 or self.decouple_route == "fallback":
             return
         keys, text_reqs = [], []
@@ -364,7 +364,11 @@ class VideoRAG(lmms):
 
     def _answer_prepared(self, req: Instance, doc: dict, question: Question, record: dict[str, Any]) -> Instance:
         rag = self.pipeline.rag
-        request = self._decouple(req, question) if rag.sources else fallback_request("no retrieval in this setting")
+        if rag.needs_request:
+            request = self._decouple(req, question)
+        else:  # no source reads it: rag=none/subtitles, or ASR/OCR without retrieval and no DET (rag=transcript)
+            request = fallback_request("no retrieval in this setting" if not rag.sources else
+                                       "not asked: rag.retrieval=false and no DET, every document goes in")
         record["request"] = request.to_dict() if request.ok else None
         record["request_note"] = request.reason
         record["request_syntax"] = request.syntax  # the reply was "valid" JSON or "repaired"
@@ -405,7 +409,7 @@ class VideoRAG(lmms):
     def _fit_budget(self, aug, context: str, record: dict[str, Any]) -> None:
         """The auxiliary blocks within the cell's token budget (``budget.py``): the lowest-scoring documents
         dropped first, the survivors in their order; the record says what was dropped."""
-        from .budget import fit
+        from .budget import drop_rule, fit
 
         budget = self.pipeline.budget
         # what the budget cannot cut goes with the question: LongVideoBench's subtitles block is in the prompt too
@@ -418,7 +422,8 @@ class VideoRAG(lmms):
             budgeted, lambda docs: self.pipeline.render_blocks(docs, aug.frames),
             lambda text: count_tokens(text, self._tokenize)[0], limit, det_scores)
         record["aux_budget"] = {"mode": budget.mode, "limit": limit, "question_tokens": question_tokens,
-                                "tokens_before": before, "tokens_after": after, "method": method}
+                                "tokens_before": before, "tokens_after": after, "method": method,
+                                "drop_rule": drop_rule(budgeted)}
         record["aux_dropped"] = [{"source": d.source, "text": d.text, "score": d.score, "start": d.start,
                                   "frame_index": d.frame_index} for d in dropped]
         if dropped:

@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
+from ..headline import task_label
 from . import stats
 from .cells import Cell
 
@@ -20,6 +21,9 @@ ABLATION_COLUMNS = [
     "accuracy_micro", "n", "n_failed",
     "delta_vs_none", "delta_ci_low", "delta_ci_high", "delta_vs_subtitles", "p_vs_none",
     "p_mcnemar_vs_none", "n_paired", "fixed", "broken", "n_videos", "n_degraded", "limit", "parser", "none_cell", "cell",
+    # the benchmark as named in tables ("MLVU dev (M-Avg)", "LVB val"), retrieval on/off, answers no parser read
+    # (blank for cells written before it was counted), Video-MME's official-script accuracy (over parsable answers)
+    "benchmark", "retrieval", "n_unparsable", "accuracy_official_script",
 ]
 
 
@@ -214,6 +218,8 @@ def analyse(cells: list[Cell], b: int = stats.DEFAULT_B, seed: int = stats.DEFAU
         # the headline's name (cells written before it was named: micro accuracy) and micro accuracy beside it
         row.update(accuracy_metric=cell.metrics.get("accuracy_metric", "accuracy"),
                    accuracy_micro=cell.metrics.get("accuracy_micro", cell.accuracy))
+        row.update(benchmark=task_label(cell.task), retrieval=cell.retrieval, n_unparsable=cell.metrics.get("n_unparsable"),
+                   accuracy_official_script=cell.metrics.get("accuracy_official_script"))
         if cell.is_none:
             row.update(delta_vs_none=0.0, delta_ci_low=0.0, delta_ci_high=0.0, p_vs_none=None, p_mcnemar_vs_none=None,
                        n_paired=int(cell.answered.sum()), fixed=0, broken=0, none_cell=cell.rel)
@@ -232,6 +238,7 @@ def analyse(cells: list[Cell], b: int = stats.DEFAULT_B, seed: int = stats.DEFAU
                 row["delta_vs_subtitles"] = _point_delta(cell, group, subs)
         rows.append(row)
     ablation = pd.DataFrame(rows).reindex(columns=ABLATION_COLUMNS)
+    ablation["n_unparsable"] = ablation["n_unparsable"].astype("Int64")  # blank for cells written before it was counted
     return Analysis(cells, groups, ablation, finish_categories(), baselines, notes)
 
 

@@ -22,6 +22,7 @@ class ReportResult:
 def build_report(results_dir: Path, out: Path | None = None, b: int = stats.DEFAULT_B, seed: int = stats.DEFAULT_SEED,
                  pages: bool = True, progress: bool = False) -> ReportResult:
     from .analysis import analyse
+    from .attribution import write as write_attribution
     from .cells import load_cells
     from .html import write_cell_page, write_index
     from .plots import accuracy_vs_frames, category_deltas
@@ -44,6 +45,7 @@ def build_report(results_dir: Path, out: Path | None = None, b: int = stats.DEFA
     t["statistics"] = time.perf_counter() - t1
     t1 = time.perf_counter()
     tables = write_tables(analysis, out)
+    tables["attribution"] = write_attribution(analysis, out, str(results_dir))
     t["tables"] = time.perf_counter() - t1
     t1 = time.perf_counter()
     plots = accuracy_vs_frames(analysis, out) + category_deltas(analysis, out)

@@ -42,7 +42,8 @@ class Cell:
     model: str
     task: str
     frames: int
-    rag: str  # none / subtitles / asr / ocr / det / asr_ocr / full, or sources joined by "+"
+    rag: str  # none / subtitles / asr / ocr / det / asr_ocr / full, or sources joined by "+"; without retrieval
+    # transcript / <name>_noretrieval (rag_name)
     threshold: float | None  # None when nothing is retrieved
     method: str
     limit: int | None
@@ -66,6 +67,11 @@ class Cell:
     def sources(self) -> tuple[str, ...]:
         rag = self.metrics.get("rag", {})
         return tuple(s for s in ("subtitles", "asr", "ocr", "det") if rag.get(s))
+
+    @property
+    def retrieval(self) -> bool:
+        """False for a no-retrieval arm (``rag.retrieval=false`` with ASR/OCR: every document went in)."""
+        return not unretrieved(self.metrics.get("rag", {}))
 
     @property
     def is_none(self) -> bool:
@@ -145,9 +151,19 @@ def _method(config: dict[str, Any]) -> str:
     return str(method or "default")
 
 
+def unretrieved(rag: dict[str, Any]) -> bool:
+    """``rag.retrieval=false`` with ASR or OCR on (cells written before the key: retrieval on)."""
+    return rag.get("retrieval", True) is False and bool(rag.get("asr") or rag.get("ocr"))
+
+
 def rag_name(rag: dict[str, Any]) -> str:
+    """The arm's name: the preset of its sources (``none``, ``asr``, ..., ``full``, or e.g. ``asr+det``); without
+    retrieval ``transcript`` (ASR alone, as the preset) or ``<name>_noretrieval`` (``full_noretrieval``)."""
     used = tuple(s for s in ("subtitles", "asr", "ocr", "det") if rag.get(s))
-    return _PRESETS.get(used, "+".join(used))
+    name = _PRESETS.get(used, "+".join(used))
+    if unretrieved(rag):
+        return "transcript" if used == ("asr",) else f"{name}_noretrieval"
+    return name
 
 
 def pairing_key(config: dict[str, Any], cell: Path, parser: Any) -> str:
@@ -187,7 +203,7 @@ def load_cell(path: Path, results_dir: Path) -> Cell:
     if len(rows) != metrics.get("n", len(rows)):
         raise ValueError(f"{path}: samples.jsonl has {len(rows)} questions but metrics.json says n={metrics.get('n')}")
     rag = metrics.get("rag", {})
-    retrieves = any(rag.get(s) for s in ("asr", "ocr", "det"))
+    retrieves = any(rag.get(s) for s in ("asr", "ocr", "det")) and not unretrieved(rag)
     # a question that failed before its doc was read has question_id and video None: its own id and cluster
     qids = np.array([str(r.get("question_id") or f"doc{r.get('doc_id')}") for r in rows], dtype=object)
     return Cell(

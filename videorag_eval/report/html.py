@@ -9,6 +9,8 @@ import os
 from html import escape
 from pathlib import Path
 
+from ..headline import task_label
+from .summary import official_script
 from .analysis import Analysis
 from .cells import Cell, Skipped
 from .plots import slug
@@ -105,15 +107,34 @@ def write_index(analysis: Analysis, tables: dict, plots: list[Path], skipped: li
     for p in plots:
         parts.append(f"<div><img src='{escape(p.name)}' alt='{escape(p.stem)}'></div>")
     parts.append("</div>")
+    parts.append(attribution_html(tables.get("attribution") or []))
     parts.append("<h2 id='paper'>Paper-style table</h2>" + table_html(tables["paper"]))
     parts.append("<h2 id='categories'>Per-category tables</h2>")
     for task, tlist in tables["categories"].items():
-        parts.append(f"<h3>{escape(task)}</h3>" + "".join(table_html(t) for t in tlist))
+        parts.append(f"<h3>{escape(task_label(task))}</h3>" + "".join(table_html(t) for t in tlist))
     parts.append("<h2>Files</h2><ul>" + "".join(f"<li><a href='{escape(f)}'>{escape(f)}</a></li>" for f in files) + "</ul>")
     parts.append(f"<script>{IMAGES_JS}</script></body></html>")
     path = out / "index.html"
     path.write_text("".join(parts), encoding="utf-8")
     return path
+
+
+def attribution_html(tables: list) -> str:
+    """The attribution tables (``attribution.py``), each with the sweep lines of its missing arms."""
+    from .attribution import as_table, missing_lines
+
+    parts = ["<h2 id='attribution'>Where the gain comes from</h2>"]
+    if not tables:
+        parts.append("<p class='note'>no cells</p>")
+    for t in tables:
+        table = as_table(t)
+        parts.append(table_html(table, css_row="attribution-row", link_col=len(table.header) - 1))
+        lines = missing_lines(t)
+        if lines:
+            parts.append("<p class='note'>Missing cells (the sweep line that makes them):</p><ul class='missing'>"
+                         + "".join(f"<li><code>{escape(line)}</code></li>" for line in lines) + "</ul>")
+        parts += [f"<p class='note'>{escape(n)}</p>" for n in t.notes]
+    return "".join(parts)
 
 
 def _aux_html(aux: dict | None) -> str:
@@ -145,9 +166,12 @@ def write_cell_page(cell: Cell, analysis: Analysis, out: Path) -> Path:
                 none_correct[qid] = bool(ok)
     row = analysis.ablation[analysis.ablation["cell"] == cell.rel].iloc[0]
     parts = [_head(cell.rel), "<p><a href='../index.html'>← report</a></p>",
-             f"<h1>{escape(cell.model)} · {escape(cell.task)} · {cell.frames} frames · {escape(cell.setting)}</h1>",
+             f"<h1>{escape(cell.model)} · {escape(task_label(cell.task))} · {cell.frames} frames · {escape(cell.setting)}</h1>",
              f"<p>{escape(str(row['accuracy_metric']))} <b>{row['accuracy']:.1f}</b> [{row['ci_low']:.1f}, {row['ci_high']:.1f}], n={cell.n}, "
-             f"failed {cell.n_failed}; cell <code>{escape(str(cell.path))}</code></p>"]
+             f"failed {cell.n_failed}" + (f", unparsable {cell.metrics['n_unparsable']}" if "n_unparsable" in cell.metrics else "")
+             + f"; cell <code>{escape(str(cell.path))}</code></p>"]
+    if (script := official_script(cell.metrics)) is not None:  # Video-MME: its own script's number beside the headline
+        parts.append(f"<p>{escape(script)}</p>")
     if none is not None and none is not cell:
         parts.append(f"<p>compared with <a href='../{escape(page_name(none.rel))}'>{escape(none.rel)}</a> "
                      f"(rag=none): Δ {row['delta_vs_none']:+.1f} points, {int(row['fixed'])} fixed, {int(row['broken'])} broken</p>")

@@ -17,15 +17,29 @@ def headline(metrics: dict[str, Any]) -> str:
     return text
 
 
+def official_script(metrics: dict[str, Any]) -> str | None:
+    """Video-MME's official-script accuracy (unparsable answers out of the denominator), for beside the headline."""
+    script = metrics.get("official_script")
+    if not isinstance(script, dict) or script.get("accuracy") is None:
+        return None
+    return (f"official script (eval_your_results.py) {script['accuracy']:.1f}% over the {script['answered']} answers it "
+            f"reads ({script['left_out']} left out of its denominator; the headline counts them wrong)")
+
+
 def print_summary(metrics: dict[str, Any], cell: Path, skipped: bool = False) -> None:
+    from ..headline import task_label
+
     rag = metrics["rag"]
     lines = [
-        f"videorag_eval: {metrics['model']} on {metrics['task']}, {metrics['frames']} frames, rag={rag.get('label')}"
+        f"videorag_eval: {metrics['model']} on {task_label(metrics['task'])}, {metrics['frames']} frames, rag={rag.get('label')}"
         + ("  (finished earlier; not run again)" if skipped else ""),
         f"  {headline(metrics)} over n={metrics['n']} questions; failed {metrics['n_failed']}"
         + f", degraded {metrics.get('n_degraded', 0)}"
+        + (f", unparsable {metrics['n_unparsable']}" if "n_unparsable" in metrics else "")
         + (f" {metrics['failures']}" if metrics.get("failures") else "") + f"; parser={metrics['parser']}",
     ]
+    if (script := official_script(metrics)) is not None:
+        lines.append(f"  {script}")
     if metrics.get("accuracy_note"):
         lines.append(f"  ({metrics['accuracy_note']})")
     official = {k: v for k, v in (metrics.get("official") or {}).items() if isinstance(v, (int, float))}

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from ..headline import task_label
 from .analysis import Analysis
 
 # Paper-style columns per benchmark, and which rag setting fills each.
@@ -55,21 +56,24 @@ class Table:
 
 
 def ablation_table(analysis: Analysis) -> Table:
-    header = ["model", "task", "frames", "rag", "method", "accuracy", "metric", "95% CI", "n", "failed", "Δ vs none",
-              "Δ 95% CI", "p vs none", "fixed/broken", "Δ vs subtitles", "cell"]
+    header = ["model", "benchmark", "frames", "rag", "method", "accuracy", "metric", "95% CI", "n", "failed",
+              "unparsable", "official script", "Δ vs none", "Δ 95% CI", "p vs none", "fixed/broken", "Δ vs subtitles", "cell"]
     rows = []
     for r in analysis.ablation.itertuples(index=False):
         rag = r.rag + (f" t{r.threshold:g}" if pd.notna(r.threshold) else "")
         ci = f"[{r.ci_low:.1f}, {r.ci_high:.1f}]"
         dci = f"[{r.delta_ci_low:+.1f}, {r.delta_ci_high:+.1f}]" if pd.notna(r.delta_ci_low) and r.rag != "none" else ""
         fb = f"{int(r.fixed)}/{int(r.broken)}" if pd.notna(r.fixed) and r.rag != "none" else ""
-        rows.append([r.model, r.task, str(r.frames), rag, r.method, f"{r.accuracy:.1f}", str(r.accuracy_metric), ci,
-                     str(r.n), str(r.n_failed),
+        rows.append([r.model, task_label(r.task), str(r.frames), rag, r.method, f"{r.accuracy:.1f}", str(r.accuracy_metric), ci,
+                     str(r.n), str(r.n_failed), "" if pd.isna(r.n_unparsable) else str(int(r.n_unparsable)),
+                     fmt(None if pd.isna(r.accuracy_official_script) else float(r.accuracy_official_script)),
                      fmt(r.delta_vs_none, signed=True) if r.rag != "none" else "", dci, fmt_p(r.p_vs_none), fb,
                      fmt(r.delta_vs_subtitles, signed=True) if r.rag != "subtitles" else "", r.cell])
     note = ("Accuracy in percent, the benchmark's official metric named in `metric` (`mlvu_m_avg`: MLVU's M-Avg, the "
             "mean of per-task-type accuracy over the types present; `videomme_accuracy` / `lvb_accuracy`: over all "
-            "questions; `accuracy_micro` in ablation.csv); failed questions count as wrong; 95% CI: bootstrap over videos. "
+            "questions; `accuracy_micro` in ablation.csv); failed and unparsable answers count as wrong; 95% CI: bootstrap "
+            "over videos. unparsable: answers the parser read no letter from; official script: Video-MME's own "
+            "eval_your_results.py, which leaves unparsable answers out of its denominator. "
             "Δ (in the same metric): percentage points against the `none` cell of the same model, task, frames, data and limit, paired on "
             "the questions both answered; p: paired bootstrap over videos (two-sided); fixed/broken: questions right "
             "only with RAG / only without.")
@@ -91,7 +95,7 @@ def paper_table(analysis: Analysis) -> tuple[Table, pd.DataFrame]:
     tasks = sorted(df["task"].unique())
     keys = sorted({(m, f) for m, f in zip(df["model"], df["frames"])}, key=lambda k: (k[0], k[1]))
     metric_of = {t: ", ".join(sorted({str(m) for m in df.loc[df["task"] == t, "accuracy_metric"].dropna()})) for t in tasks}
-    header = ["model", "frames"] + [f"{t} ({metric_of[t]}): {label}" if metric_of[t] else f"{t}: {label}"
+    header = ["model", "frames"] + [f"{task_label(t)} ({metric_of[t]}): {label}" if metric_of[t] else f"{task_label(t)}: {label}"
                                     for t in tasks for label, _ in PAPER_COLUMNS]
     values: list[list[float | None]] = []
     cells: list[list[str]] = []
@@ -116,7 +120,8 @@ def paper_table(analysis: Analysis) -> tuple[Table, pd.DataFrame]:
                 if rag != "none" and pd.notna(row["delta_vs_none"]):
                     text += f" ({row['delta_vs_none']:+.1f})"
                 texts.append(text)
-                records.append({"model": model, "frames": frames, "task": task, "column": label, "rag": row["rag"],
+                records.append({"model": model, "frames": frames, "task": task, "benchmark": task_label(task),
+                                "column": label, "rag": row["rag"],
                                 "threshold": row["threshold"], "method": row["method"], "accuracy": row["accuracy"],
                                 "accuracy_metric": row["accuracy_metric"],
                                 "ci_low": row["ci_low"], "ci_high": row["ci_high"],
@@ -161,7 +166,7 @@ def category_tables(analysis: Analysis, task: str) -> list[Table]:
                     text += f" ({h['delta_vs_none']:+.1f})"
                 row.append(text)
             rows.append(row)
-        tables.append(Table(f"{task}: accuracy by {key} (Δ vs none in parentheses)", [key, "n"] + names, rows, set()))
+        tables.append(Table(f"{task_label(task)}: accuracy by {key} (Δ vs none in parentheses)", [key, "n"] + names, rows, set()))
     return tables
 
 
@@ -178,6 +183,6 @@ def write_tables(analysis: Analysis, out: Path) -> dict[str, object]:
         analysis.categories[analysis.categories["task"] == task].to_csv(out / f"categories_{task}.csv", index=False,
                                                                           float_format="%.4f")
         per_task[task] = category_tables(analysis, task)
-        (out / f"categories_{task}.md").write_text(f"# {task}: per-category accuracy\n\n"
+        (out / f"categories_{task}.md").write_text(f"# {task_label(task)}: per-category accuracy\n\n"
                                                    + "\n".join(t.to_markdown() for t in per_task[task]), encoding="utf-8")
     return {"ablation": abl, "paper": paper, "categories": per_task}
