@@ -26,6 +26,11 @@ def print_summary(metrics: dict[str, Any], cell: Path, skipped: bool = False) ->
         + f", degraded {metrics.get('n_degraded', 0)}"
         + (f" {metrics['failures']}" if metrics.get("failures") else "") + f"; parser={metrics['parser']}",
     ]
+    from ..failures import failed_share, mostly_failed
+
+    if mostly_failed(int(metrics["n"]), int(metrics["n_failed"])):  # finished, but its number is mostly failures
+        lines.append(f"  WARNING: mostly failed: {failed_share(metrics['n'], metrics['n_failed'])}; they count as wrong, "
+                     "so this number measures the data more than the model (flagged in status and the report)")
     if metrics.get("accuracy_note"):
         lines.append(f"  ({metrics['accuracy_note']})")
     official = {k: v for k, v in (metrics.get("official") or {}).items() if isinstance(v, (int, float))}
