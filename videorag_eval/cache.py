@@ -46,7 +46,11 @@ class CacheIOError(SystemicFailure):
     video's failure); the message names the file and what to do."""
 
     def __init__(self, path: str | os.PathLike[str], action: str, exc: OSError):
-        self.path = Path(exc.filename) if exc.filename else Path(path)
+        from .files import is_tmp_name
+
+        # the file the error is about: os.replace(tmp, dst) names dst second; a temporary is removed already
+        named = exc.filename2 or (exc.filename if exc.filename and not is_tmp_name(Path(exc.filename).name) else None)
+        self.path = Path(named) if named else Path(path)
         self.errno = exc.errno
         what = exc.strerror or str(exc)
         if exc.errno in (errno.ENOSPC, errno.EDQUOT):
