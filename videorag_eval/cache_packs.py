@@ -28,6 +28,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Iterator
 
+from .cache_errors import CacheIOError, cache_io
 from .files import remove_stale_tmp, write_atomic
 
 log = logging.getLogger(__name__)
@@ -148,8 +149,6 @@ class PackStore:
         """Detect a cache of another layout once per process; rebuild an older one."""
         if self._layout_ok:
             return
-        from .cache import cache_io
-
         marker = self.root / "layout.json"
         with cache_io(marker, "read or written"):
             self._check_layout(marker)
@@ -193,8 +192,6 @@ class PackStore:
 
     # -- reading --------------------------------------------------------------------------------
     def _read(self, group: str) -> Pack:
-        from .cache import CacheIOError
-
         path = self.path(group)
         try:
             st = path.stat()
@@ -218,8 +215,6 @@ class PackStore:
         return pack
 
     def _signature(self, group: str) -> tuple[int, int, int] | None:
-        from .cache import CacheIOError
-
         path = self.path(group)
         try:
             st = path.stat()
@@ -295,8 +290,6 @@ class PackStore:
         pack = self._memo.get(group)
         if pack is None or not pack.dirty:
             return
-        from .cache import cache_io
-
         with cache_io(self.path(group), "written"), file_lock(self.root / "packs" / ".lock"):
             self._refresh(group, pack)
             write_atomic(self.path(group), encode_pack(pack))

@@ -140,7 +140,7 @@ def format_table(rows: list[CellStatus]) -> str:
     flagged = sum(bool(r.extra.get("mostly_failed")) for r in rows)
     lines.append(f"{len(rows)} cell(s): " + ", ".join(f"{counts[s]} {s}" for s in STATES
                                                     if s != "unreadable" or counts[s])
-                 + (f" ({flagged} of them mostly failed)" if flagged else ""))
+                 + (f"; {flagged} of the finished mostly failed (more than half of their questions)" if flagged else ""))
     return "\n".join(lines)
 
 

@@ -17,7 +17,7 @@ import pytest
 
 from conftest import REPO, cells_under
 from helpers import read_cell, run_cell
-from videorag_eval.cache import Cache, CacheIOError
+from videorag_eval.cache import Cache
 from videorag_eval.runner import CellFailed
 
 DEMO_VIDEO = REPO / "tasks" / "demo" / "data" / "data" / "demo_001.mp4"
@@ -51,6 +51,8 @@ def test_a_pack_path_that_is_a_directory_stops_the_cell_and_never_fails_the_vide
 
 
 def test_every_cache_read_and_write_error_is_the_cache_s(tmp_path, monkeypatch):
+    from videorag_eval.cache import CacheIOError
+
     cache = Cache(tmp_path / "cache")
     cache.put_json("asr_segments", "k1", {"segments": []}, group="g1")
     pack = cache.packs.path("g1")

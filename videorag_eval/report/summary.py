@@ -28,7 +28,7 @@ def print_summary(metrics: dict[str, Any], cell: Path, skipped: bool = False) ->
     ]
     from ..failures import failed_share, mostly_failed
 
-    if mostly_failed(int(metrics["n"]), int(metrics["n_failed"])):  # finished, but its number is mostly failures
+    if mostly_failed(int(metrics.get("n", 0)), int(metrics.get("n_failed", 0))):  # finished, but its number is mostly failures
         lines.append(f"  WARNING: mostly failed: {failed_share(metrics['n'], metrics['n_failed'])}; they count as wrong, "
                      "so this number measures the data more than the model (flagged in status and the report)")
     if metrics.get("accuracy_note"):
