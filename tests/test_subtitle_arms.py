@@ -161,7 +161,11 @@ def test_longvideobench_timestamp_shape(tmp_path):
     doc = {"subtitle_path": "b.json", "starting_timestamp_for_subtitles": 100.0, "duration": 30.0}
     got = longvideobench_prompt(doc, tmp_path)
     assert [(d.start, d.end, d.text) for d in got.docs] == [(3.0, 6.0, "inside")]
-    assert longvideobench_prompt({**doc, "subtitle_path": "missing.json"}, tmp_path).docs == []
+    from videorag_eval.subtitle_files import MissingSubtitles
+
+    with pytest.raises(MissingSubtitles) as err:  # lmms-eval raises on it: a recorded failure, never "no subtitles"
+        longvideobench_prompt({**doc, "subtitle_path": "missing.json"}, tmp_path)
+    assert err.value.kind == "missing_subtitles" and "missing.json" in str(err.value)
 
 
 @pytest.mark.slow

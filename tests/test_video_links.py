@@ -34,14 +34,16 @@ def test_link_is_read_as_the_same_video(tmp_path, suffix):
     assert readable_link(str(DEMO), suffixes, tmp_path / "cache") == str(DEMO)  # .mp4 needs no link
 
 
-def test_no_link_possible_fails_the_question_clearly(tmp_path):
-    from videorag_eval.pipeline import VideoProblem
+def test_no_link_possible_is_the_cache_s_failure_named_with_its_fix(tmp_path):
+    # issue 25: a link that cannot be made in the cache is the cache's failure (systemic: every such video would
+    # fail alike), not the video's unreadable_video
+    from videorag_eval.cache import CacheIOError
 
     blocker = tmp_path / "cache"
     blocker.write_text("a file where the cache directory should be")
-    with pytest.raises(VideoProblem) as err:
+    with pytest.raises(CacheIOError) as err:
         readable_link(str(tmp_path / "x.MP4"), (".mp4",), blocker)
-    assert err.value.kind == "unreadable_video" and "x.MP4" in str(err.value)
+    assert "x.MP4" in str(err.value) and str(blocker) in str(err.value) and "cache_dir" in str(err.value)
 
 
 def test_the_wrapper_knows_which_adapters_need_links():

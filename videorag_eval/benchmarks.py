@@ -6,6 +6,8 @@ A malformed row raises ``row_checks.BadRow`` (a data failure of that question, n
 
 from __future__ import annotations
 
+import hashlib
+import json
 import re
 from dataclasses import dataclass
 from typing import Any, Callable, Mapping
@@ -25,11 +27,36 @@ def strip_letter(option: str, letter: str | None = None) -> str:
     return str(option)[m.end():].strip()
 
 
+# The columns that make a row the question it is, per benchmark: its question, options and answer key
+_ASKED = {
+    "videomme": ("question", "options", "answer"),
+    "mlvu": ("question", "candidates", "answer"),
+    "longvideobench": ("question", "option0", "option1", "option2", "option3", "option4", "correct_choice"),
+}
+
+
+def _plain(value: Any) -> Any:
+    """A row's value as JSON can hold it (pandas/pyarrow give numpy arrays and scalars)."""
+    if hasattr(value, "tolist"):
+        return value.tolist()
+    if isinstance(value, (list, tuple)):
+        return [_plain(v) for v in value]
+    return value
+
+
 @dataclass(frozen=True)
 class Schema:
     name: str
     to_question: Callable[[Mapping[str, Any], int, str], Question]
     category_keys: tuple[str, ...]
+
+    def fingerprint(self, doc: Mapping[str, Any], doc_id: int) -> dict[str, str]:
+        """What a journal line must match to be kept for this row (``journal.py``): the question's id and a
+        hash of its question, options and answer key as the row holds them (a malformed row too)."""
+        asked = [_plain(doc.get(k)) for k in _ASKED[self.name]]
+        blob = json.dumps(asked, sort_keys=True, ensure_ascii=False, default=str)
+        return {"question_id": row_checks.question_id(self.name, doc, doc_id),
+                "sha256": hashlib.sha256(blob.encode("utf-8")).hexdigest()[:16]}
 
 
 def _videomme(doc: Mapping[str, Any], doc_id: int, video: str) -> Question:

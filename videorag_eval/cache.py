@@ -16,6 +16,10 @@ obsolete entries are removed, so they are rebuilt in the current layout.
 
 Entries are checked when read (``cache_checks``): a packed entry against its payload's checksum, and
 every entry for its namespace's type and shape; a failing one is reported, removed and recomputed.
+
+A file-system error on the cache itself (a directory where an entry belongs, no permission on a shared
+cache, a full disk, a read-only mount) is ``CacheIOError``: systemic, whatever extractor met it. The cell
+stops naming the file and the fix; it is never filed as one video's ``asr_failed`` / ``ocr_failed``.
 """
 
 from __future__ import annotations
@@ -28,7 +32,9 @@ from collections import Counter
 from pathlib import Path
 from typing import Any
 
+from .cache_errors import CacheIOError, cache_io
 from .files import write_atomic
+
 
 _HASH_CHUNK = 1 << 20
 log = logging.getLogger(__name__)
@@ -77,6 +83,8 @@ class Cache:
         except FileNotFoundError:
             self.stats[f"{namespace}.miss"] += 1
             return None
+        except OSError as exc:  # e.g. a directory where the entry belongs, no permission: the cache's, systemic
+            raise CacheIOError(path, "read", exc) from exc
         except (json.JSONDecodeError, UnicodeDecodeError):
             # A corrupt entry (disk trouble, manual edit) is a miss, and is rewritten.
             self.stats[f"{namespace}.corrupt"] += 1
@@ -95,14 +103,17 @@ class Cache:
             return True
         self.stats[f"{namespace}.corrupt"] += 1
         log.warning("cache entry %s is not what %s holds (%s); removed, it is recomputed", path, namespace, why)
-        path.unlink(missing_ok=True)
+        with cache_io(path, "written"):
+            path.unlink(missing_ok=True)
         return False
 
     def put_json(self, namespace: str, key: str, value: Any, group: str | None = None) -> None:
         if group is not None:
             return self.packs.put(namespace, group, key, "json", value)
         data = json.dumps(value, ensure_ascii=False, sort_keys=True).encode("utf-8")
-        write_atomic(self._path(namespace, key, "json"), data)
+        path = self._path(namespace, key, "json")
+        with cache_io(path, "written"):
+            write_atomic(path, data)
 
     # -- array entries ---------------------------------------------------------------------
     def get_array(self, namespace: str, key: str, group: str | None = None):
@@ -120,7 +131,9 @@ class Cache:
         except FileNotFoundError:
             self.stats[f"{namespace}.miss"] += 1
             return None
-        except (ValueError, OSError):
+        except OSError as exc:
+            raise CacheIOError(path, "read", exc) from exc
+        except ValueError:
             self.stats[f"{namespace}.corrupt"] += 1
             return None
         if not self._usable(namespace, path, value):
@@ -137,7 +150,9 @@ class Cache:
 
         buf = io.BytesIO()
         np.save(buf, np.ascontiguousarray(value), allow_pickle=False)
-        write_atomic(self._path(namespace, key, "npy"), buf.getvalue())
+        path = self._path(namespace, key, "npy")
+        with cache_io(path, "written"):
+            write_atomic(path, buf.getvalue())
 
     # -- file content hashes -------------------------------------------------------------------
     def file_hash(self, path: str | os.PathLike[str]) -> str:

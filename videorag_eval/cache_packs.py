@@ -28,6 +28,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Iterator
 
+from .cache_errors import CacheIOError, cache_io
 from .files import remove_stale_tmp, write_atomic
 
 log = logging.getLogger(__name__)
@@ -148,9 +149,14 @@ class PackStore:
         """Detect a cache of another layout once per process; rebuild an older one."""
         if self._layout_ok:
             return
+        marker = self.root / "layout.json"
+        with cache_io(marker, "read or written"):
+            self._check_layout(marker)
+        self._layout_ok = True
+
+    def _check_layout(self, marker: Path) -> None:
         if not self.root.exists():
             self.root.mkdir(parents=True, exist_ok=True)
-        marker = self.root / "layout.json"
         with file_lock(self.root / ".layout.lock"):
             version = _read_version(marker)
             if version is None and not any((self.root / ns).is_dir() for ns in PACKED_SINCE_V2):
@@ -179,7 +185,6 @@ class PackStore:
                 log.warning("cache %s: removed %d temporary file(s) left by killed writers (e.g. %s)", self.root,
                             len(stale), stale[0])
                 self.stats["tmp.removed"] += len(stale)
-        self._layout_ok = True
 
     # -- paths --------------------------------------------------------------------------------
     def path(self, group: str) -> Path:
@@ -193,6 +198,8 @@ class PackStore:
             data = path.read_bytes()
         except FileNotFoundError:
             return Pack()
+        except OSError as exc:  # a directory where the pack belongs, no permission: the cache's, never the video's
+            raise CacheIOError(path, "read", exc) from exc
         self.stats["disk.read"] += 1
         self.stats["pack.read"] += 1
         try:
@@ -208,10 +215,13 @@ class PackStore:
         return pack
 
     def _signature(self, group: str) -> tuple[int, int, int] | None:
+        path = self.path(group)
         try:
-            st = self.path(group).stat()
+            st = path.stat()
         except FileNotFoundError:
             return None
+        except OSError as exc:
+            raise CacheIOError(path, "read", exc) from exc
         return (st.st_ino, st.st_mtime_ns, st.st_size)  # every write is a new file (a new inode)
 
     def pack(self, group: str) -> Pack:
@@ -280,7 +290,7 @@ class PackStore:
         pack = self._memo.get(group)
         if pack is None or not pack.dirty:
             return
-        with file_lock(self.root / "packs" / ".lock"):
+        with cache_io(self.path(group), "written"), file_lock(self.root / "packs" / ".lock"):
             self._refresh(group, pack)
             write_atomic(self.path(group), encode_pack(pack))
             pack.signature = self._signature(group)

@@ -77,6 +77,12 @@ def rag_label(rag: Any) -> str:
     return RagSettings.from_cfg(rag).label()
 
 
+def identity_digest(cfg: DictConfig) -> str:
+    """SHA-256 of the cell's identity; its first 8 characters end the cell's directory name, its first 16 mark
+    each journal line as this cell's (``journal.py``)."""
+    return hashlib.sha256(json.dumps(identity(cfg), sort_keys=True, default=str).encode()).hexdigest()
+
+
 def cell_dir(cfg: DictConfig) -> Path:
     """``<results_dir>/<task>/<model>/f<frames>-<rag label>[-n<limit>]-<hash>``.
 
@@ -84,7 +90,7 @@ def cell_dir(cfg: DictConfig) -> Path:
     (extractors, encoder, parser, data_dir, ...), so two different cells never share a directory
     and the same cell always finds its own directory again (resume, skip when finished).
     """
-    digest = hashlib.sha256(json.dumps(identity(cfg), sort_keys=True, default=str).encode()).hexdigest()[:8]
+    digest = identity_digest(cfg)[:8]
     name = f"f{cfg.frames}-{rag_label(cfg.rag)}"
     if cfg.get("limit") is not None:
         name += f"-n{cfg.limit}"

@@ -151,6 +151,7 @@ def verify_cached(cfg: DictConfig, pipeline) -> None:
 def main(cfg: DictConfig) -> None:
     import sys
 
+    from .failures import SystemicFailure, explained
     from .lmms_tasks import TaskSetupError
     from .preflight import PreflightFailed, require_ready
     from .settings import ConfigError, check_config
@@ -167,6 +168,12 @@ def main(cfg: DictConfig) -> None:
     except (ConfigError, TaskSetupError, MissingWeights, PreflightFailed) as exc:
         log.error("%s", exc)
         sys.exit(2)
+    except Exception as raised:  # a cache that cannot be written, a full disk: one line naming it, exit 1
+        exc = explained(raised)
+        if not isinstance(exc, SystemicFailure):
+            raise
+        log.error("extraction stopped: %s", exc)
+        sys.exit(1)
 
 
 def cli() -> None:

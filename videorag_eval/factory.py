@@ -79,6 +79,7 @@ def build_subtitles(cfg: DictConfig, data_dir):
 def build_wrapper_parts(config_path: str) -> dict:
     """For ``lmms-eval --model videorag --model_args config=<cell>/config.yaml``: the wrapper's parts as
     ``run_cell`` builds them (decoupling replies cached, subtitles for the with-subtitles arm)."""
+    from .cells import identity_digest
     from .decoupling.cache import DecouplingCache, model_identity
 
     cfg = OmegaConf.load(config_path)
@@ -91,6 +92,7 @@ def build_wrapper_parts(config_path: str) -> dict:
 
         subtitles = build_subtitles(cfg, prepare_task(cfg.task, cfg.cache_dir)[2])
     return {"inner": inner, "pipeline": pipeline, "schema": get_schema(cfg.task.schema),
-            "journal": Journal(Path(config_path).parent / "journal.jsonl"), "decouple_route": route,
+            "journal": Journal(Path(config_path).parent / "journal.jsonl", cell=identity_digest(cfg)[:16]),
+            "decouple_route": route,
             "subtitles": subtitles, "decouple_cache": DecouplingCache(pipeline.cache, model_identity(cfg, route)),
             "batch_size": int(cfg.get("batch_size", 1))}

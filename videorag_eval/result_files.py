@@ -6,6 +6,7 @@ tool that read it (``status``, ``report``, a rerun of the cell).
 from __future__ import annotations
 
 import json
+import math
 from pathlib import Path
 from typing import Any
 
@@ -19,9 +20,13 @@ class UnreadableFile(ValueError):
         super().__init__(f"{self.path}: {why}")
 
 
-# metrics.json keys the tools compute with, and the types they must have when present
-_COUNTS = ("n", "n_failed", "n_degraded", "frames")
-_NUMBERS = ("accuracy",)
+# metrics.json keys the tools (status, report, the console summary) read, and what each must be when present
+_COUNTS = ("n", "n_failed", "n_degraded", "n_unanswered", "n_unparsable", "frames", "resumed")
+_PERCENTS = ("accuracy", "accuracy_micro")  # finite, 0-100
+_TEXTS = ("model", "task", "accuracy_metric", "method")
+_COUNT_MAPS = ("failures", "degraded", "aux_retrieved", "unparsable_by_parser")  # {kind: count}
+_NUMBER_MAPS = ("timings",)  # {stage: seconds}
+_OBJECTS = ("official", "official_script", "versions", "token_budget", "decoupling", "cache")
 
 
 def read_object(path: Path) -> dict[str, Any]:
@@ -48,20 +53,75 @@ def _is_count(value: Any) -> bool:
 
 
 def _is_number(value: Any) -> bool:
-    return isinstance(value, (int, float)) and not isinstance(value, bool) and value == value
+    return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
+
+
+def _is_percent(value: Any) -> bool:
+    return _is_number(value) and 0 <= value <= 100
+
+
+def metrics_problem(metrics: dict[str, Any]) -> str | None:
+    """What is wrong with a metrics.json object (the first thing found), or None: every field status, report
+    and the summary read, checked for shape and range."""
+    for key in _COUNTS:
+        if key in metrics and not _is_count(metrics[key]):
+            return f"{key}={metrics[key]!r} is not a non-negative integer"
+    for key in ("n_failed", "n_degraded"):
+        if key in metrics and "n" in metrics and metrics[key] > metrics["n"]:
+            return f"{key}={metrics[key]} is more than n={metrics['n']}"
+    for key in _PERCENTS:
+        if key in metrics and not _is_percent(metrics[key]):
+            return f"{key}={metrics[key]!r} is not a percentage (a finite number from 0 to 100)"
+    # Video-MME's official-script accuracy: null when its extractor read no answer at all
+    if metrics.get("accuracy_official_script") is not None and not _is_percent(metrics["accuracy_official_script"]):
+        return f"accuracy_official_script={metrics['accuracy_official_script']!r} is not a percentage (a finite number from 0 to 100)"
+    for key in _TEXTS:
+        if key in metrics and not isinstance(metrics[key], str):
+            return f"{key}={metrics[key]!r} is not a string"
+    if metrics.get("parser") is not None and not isinstance(metrics["parser"], str):
+        return f"parser={metrics['parser']!r} is not a string"
+    if "rag" in metrics:
+        rag = metrics["rag"]
+        if not isinstance(rag, dict):
+            return f"rag={rag!r} is not an object"
+        for source in ("asr", "ocr", "det", "subtitles"):
+            if source in rag and not isinstance(rag[source], bool):
+                return f"rag.{source}={rag[source]!r} is not true or false"
+        if rag.get("threshold") is not None and not _is_number(rag["threshold"]):
+            return f"rag.threshold={rag['threshold']!r} is not a number"
+    for key, check, what in (("by_category", _is_percent, "a percentage"), ("by_category_n", _is_count, "a count")):
+        if key not in metrics:
+            continue
+        table = metrics[key]
+        if not isinstance(table, dict):
+            return f"{key}={table!r} is not an object of {{category: {{group: value}}}}"
+        for name, groups in table.items():
+            if not isinstance(groups, dict):
+                return f"{key}.{name}={groups!r} is not an object of {{group: value}}"
+            for group, value in groups.items():
+                if not check(value):
+                    return f"{key}.{name}.{group}={value!r} is not {what}"
+    for keys, check, what in ((_COUNT_MAPS, _is_count, "a count"), (_NUMBER_MAPS, _is_number, "a number")):
+        for key in keys:
+            if key not in metrics:
+                continue
+            if not isinstance(metrics[key], dict):
+                return f"{key}={metrics[key]!r} is not an object"
+            for name, value in metrics[key].items():
+                if not check(value):
+                    return f"{key}.{name}={value!r} is not {what}"
+    for key in _OBJECTS:
+        if key in metrics and not isinstance(metrics[key], dict):
+            return f"{key}={metrics[key]!r} is not an object"
+    return None
 
 
 def read_metrics(path: Path) -> dict[str, Any]:
-    """A cell's ``metrics.json``, its counts and accuracy checked for type."""
+    """A cell's ``metrics.json``, every field the tools read checked for shape and range (``metrics_problem``)."""
     metrics = read_object(path)
-    for key in _COUNTS:
-        if key in metrics and not _is_count(metrics[key]):
-            raise UnreadableFile(path, f"{key}={metrics[key]!r} is not a non-negative integer")
-    for key in _NUMBERS:
-        if key in metrics and not _is_number(metrics[key]):
-            raise UnreadableFile(path, f"{key}={metrics[key]!r} is not a number")
-    if "rag" in metrics and not isinstance(metrics["rag"], dict):
-        raise UnreadableFile(path, f"rag={metrics['rag']!r} is not an object")
+    why = metrics_problem(metrics)
+    if why is not None:
+        raise UnreadableFile(path, why)
     return metrics
 
 

@@ -2,8 +2,15 @@
 
 A row whose question, options or answer key cannot be asked or scored (``options`` None or empty,
 ``question`` None, ``answer`` None, an answer key that is not one of the options' letters, more
-options than letters) is a data failure of that question (``bad_row``), like a missing video: the
-wrapper records it naming the column and the question, the run goes on, it is never scored.
+options than letters, options not lettered as the benchmark's schema says) is a data failure of that
+question (``bad_row``), like a missing video: the wrapper records it naming the column and the question,
+the run goes on, it is never scored.
+
+Option letters, per schema: Video-MME's ``options`` each carry their letter ("A. ...", also "(A) ..." or
+"A) ..."), A, B, C... in order, each once; MLVU's question lists its ``candidates`` as "(A) ..." lines, one
+per candidate, A, B, C... in order; LongVideoBench's ``option0..4`` carry no letter (lmms-eval letters
+them by position), so an option after an "N/A" is a gap (lmms-eval's prompt skips it, its scoring stops
+at the first "N/A": the letters would disagree).
 
 Two places use the same check (``problem``):
 - the task YAMLs' ``process_docs`` (``task_functions``): lmms-eval builds every prompt and scores
@@ -16,6 +23,7 @@ Two places use the same check (``problem``):
 
 from __future__ import annotations
 
+import re
 import string
 from typing import Any, Mapping
 
@@ -59,6 +67,49 @@ def _options_problem(column: str, options: Any) -> str | None:
     return None
 
 
+_LETTER = re.compile(r"^\s*\(?([A-Z])[.)]")  # an option's letter prefix, as benchmarks.strip_letter reads it
+
+
+def _sequence_problem(where: str, letters: list[str | None], n: int) -> str | None:
+    """Letters found (None: no prefix) against A, B, C... for ``n`` options: what is wrong, or None."""
+    want = list(LETTERS[:n])
+    if letters == want:
+        return None
+    shown = ", ".join(x or "(none)" for x in letters)
+    repeated = sorted({x for x in letters if x and letters.count(x) > 1})
+    if repeated:
+        return f"{where} are lettered {shown}: {', '.join(repeated)} repeated; they must be {', '.join(want)}, each once"
+    return f"{where} are lettered {shown}; they must be {', '.join(want)} in order"
+
+
+def _videomme_letters(options: list) -> str | None:
+    letters = [m.group(1) if (m := _LETTER.match(str(o))) else None for o in options]
+    if None in letters:
+        i = letters.index(None)
+        return (f"options[{i}] is {options[i]!r}, without the letter prefix Video-MME's options carry "
+                f"('{LETTERS[i]}. ...')")
+    return _sequence_problem("the options", letters, len(options))
+
+
+def _mlvu_letters(question: str, n: int) -> str | None:
+    lines = question.split("\n")
+    first = next((i for i, ln in enumerate(lines[1:], 1) if (m := _LETTER.match(ln)) and m.group(1) == "A"), None)
+    if first is None:
+        return "question lists no options as '(A) ...' lines (MLVU puts its candidates in the question)"
+    letters = [m.group(1) for ln in lines[first:] if (m := _LETTER.match(ln))]
+    return _sequence_problem(f"the question's option lines (for {n} candidates)", letters, n)
+
+
+def _lvb_gap(doc: Mapping[str, Any]) -> str | None:
+    present = [i for i in range(5) if f"option{i}" in doc]
+    na = [i for i in present if doc[f"option{i}"] == "N/A"]
+    after = [i for i in present if na and i > na[0] and doc[f"option{i}"] != "N/A"]
+    if after:
+        return (f"option{na[0]} is 'N/A' but option{after[0]} is not: lmms-eval's prompt would letter option{after[0]} "
+                f"{LETTERS[na[0]]} and its scoring stop at option{na[0]}")
+    return None
+
+
 def _answer_problem(column: str, answer: Any, n_options: int) -> str | None:
     letters = LETTERS[:n_options]
     key = answer.strip() if isinstance(answer, str) else answer
@@ -77,7 +128,7 @@ def problem(schema: str, doc: Mapping[str, Any]) -> str | None:
         return f"question is {doc.get('question')!r}, not a question text"
     if schema == "longvideobench":
         options = _lvb_options(doc)
-        if (why := _options_problem("option0..option4", options)) is not None:
+        if (why := _options_problem("option0..option4", options) or _lvb_gap(doc)) is not None:
             return why
         choice = doc.get("correct_choice")
         if isinstance(choice, bool) or not isinstance(choice, int) or not 0 <= choice < len(options):
@@ -86,7 +137,9 @@ def problem(schema: str, doc: Mapping[str, Any]) -> str | None:
     column = "candidates" if schema == "mlvu" else "options"
     if (why := _options_problem(column, doc.get(column))) is not None:
         return why
-    return _answer_problem("answer", doc.get("answer"), len(_list(doc.get(column))))
+    options = _list(doc.get(column))
+    letters = _mlvu_letters(doc["question"], len(options)) if schema == "mlvu" else _videomme_letters(options)
+    return letters or _answer_problem("answer", doc.get("answer"), len(options))
 
 
 def question_id(schema: str, doc: Mapping[str, Any], doc_id: int) -> str:

@@ -24,7 +24,7 @@ from .metrics import cell_metrics
 from .model_args import apply_method_args
 from .parallel import Barrier, Ranks, single_process_view
 from .report.summary import print_summary
-from .failures import SystemicFailure
+from .failures import SystemicFailure, budget_left_nothing, explained, no_question_asked
 from .pipeline import MissingCache
 from .settings import check_config
 
@@ -64,11 +64,12 @@ def run_cell(cfg: DictConfig) -> Path:
             return _evaluate(cfg, cell)
         except MissingCache:  # require_cache=true and the cache lacks something: refused, nothing was run
             raise
-        except Exception as exc:  # systemic: no metrics.json, the journal of good answers stays
+        except Exception as raised:  # systemic: no metrics.json, the journal of good answers stays
+            exc = explained(raised)  # e.g. a full disk buried in lmms-eval's RetryError, named in one line
             log.exception("cell %s failed: %s: %s", cell, type(exc).__name__, exc)
             if _rank() == 0:
                 cell_state.write_failed(cell, exc, len(Journal(cell / "journal.jsonl", siblings=True)))
-            raise CellFailed(cell, exc) from exc
+            raise CellFailed(cell, exc) from raised
         finally:
             logging.getLogger().removeHandler(handler)
 
@@ -122,7 +123,7 @@ def _evaluate(cfg: DictConfig, cell: Path) -> Path:
 
     lmms_task, include_path, data_dir = prepare_task(cfg.task, cfg.cache_dir)
     ranks = Ranks.setup()  # torchrun or a SLURM job of G tasks: this cell runs as ranks.world_size data-parallel processes
-    journal = Journal(cell / ranks.journal_name, siblings=True)
+    journal = Journal(cell / ranks.journal_name, siblings=True, cell=cells.identity_digest(cfg)[:16])
     if len(journal):
         log.info("resuming %s: %d question(s) already answered", cell, len(journal))
     pipeline = build_pipeline(cfg)
@@ -171,6 +172,9 @@ def _evaluate(cfg: DictConfig, cell: Path) -> Path:
     records = [journal.get(d) for d in asked if journal.get(d) is not None]
     if len(records) != len(asked):  # finished only when every question has an answer or a data-failure record
         raise SystemicFailure(f"{len(asked) - len(records)} of {len(asked)} questions have no record in the journal")
+    for nothing_measured in (no_question_asked(records), budget_left_nothing(records) if pipeline.rag.sources else None):
+        if nothing_measured is not None:  # a number from a cell in which nothing was measured is never written
+            raise nothing_measured
     metrics, scored = cell_metrics(cfg, records, wrapper, pipeline)
     metrics["timings"] = {**metrics["timings"], "model_load": round(t_model, 2), "total": round(time.perf_counter() - t0, 2)}
     if ranks.active:  # the records are every rank's; timings and cache counts are rank 0's

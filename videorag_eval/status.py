@@ -96,8 +96,13 @@ def cell_state(cell: Path, root: Path | None = None) -> CellStatus:
     except UnreadableFile as exc:
         return CellStatus(name, "unreadable", 0, _limit(cell), detail=f"{exc.path.name}: {exc.why}")
     if metrics is not None:
-        return CellStatus(name, "finished", int(metrics.get("n", 0)), _limit(cell), metrics.get("accuracy"),
-                          metrics.get("n_failed"))
+        from .failures import failed_share, mostly_failed
+
+        n, n_failed = int(metrics.get("n", 0)), metrics.get("n_failed")
+        flagged = n_failed is not None and mostly_failed(n, n_failed)  # finished, but mostly failures (README)
+        return CellStatus(name, "finished", n, _limit(cell), metrics.get("accuracy"), n_failed,
+                          detail=f"mostly failed: {failed_share(n, n_failed)}" if flagged else "",
+                          extra={"mostly_failed": True} if flagged else {})
     answered = len(answered_questions(cell))
     holder = lock_holder(cell)
     if holder is not None:
@@ -185,8 +190,10 @@ def format_table(rows: list[CellStatus]) -> str:
             line += f"  ({r.detail})"
         lines.append(line)
     counts = {s: sum(r.state == s for r in rows) for s in STATES}
+    flagged = sum(bool(r.extra.get("mostly_failed")) for r in rows)
     lines.append(f"{len(rows)} cell(s): " + ", ".join(f"{counts[s]} {s}" for s in STATES
-                                                    if s in ALWAYS_COUNTED or counts[s]))
+                                                    if s in ALWAYS_COUNTED or counts[s])
+                 + (f"; {flagged} of the finished mostly failed (more than half of their questions)" if flagged else ""))
     return "\n".join(lines)
 
 

@@ -15,6 +15,8 @@ class SubtitleError(ValueError):
     """A subtitle file that cannot be read: names the file, the cue (its position in the file, 1-based)
     and the line, so the file can be fixed; the questions of that video fail, the run goes on."""
 
+    kind = "bad_subtitles"
+
     def __init__(self, path: str | Path, cue: int, line: int | None, reason: str):
         self.path, self.cue, self.line, self.reason = str(path), cue, line, reason
         where = f"cue {cue} (line {line})" if line else f"cue {cue}"
@@ -32,6 +34,20 @@ class UnreadableSubtitles(SubtitleError):
         self.path, self.cue, self.line, self.reason = str(path), 0, None, f"{type(exc).__name__}: {exc}"
         ValueError.__init__(self, f"{self.path}: {reader} cannot read this file ({type(exc).__name__}: {exc}); "
                          "lmms-eval would stop the whole run here. Fix the file (e.g. SRT times as HH:MM:SS,mmm)")
+
+
+class MissingSubtitles(SubtitleError):
+    """A subtitle file the benchmark's row names that does not exist (LongVideoBench: lmms-eval's
+    with-subtitles task raises on it and stops the run): that question fails (``missing_subtitles``), counted;
+    the run goes on."""
+
+    kind = "missing_subtitles"
+
+    def __init__(self, path: str | Path, layout: str):
+        self.path, self.cue, self.line, self.reason = str(path), 0, None, "missing"
+        ValueError.__init__(self, f"missing_subtitles: {path} does not exist (the row's subtitle file, {layout}); "
+                                  "lmms-eval's with-subtitles task would stop the whole run here; the question is not "
+                                  "asked without its subtitles. Extract the benchmark's subtitles into task.data_dir")
 
 
 def read_srt(path: str | Path) -> list:

@@ -12,7 +12,9 @@
   adapters take one video, so the lines go before the question as one block, without ``<image>`` markers.
 
 The file is first read by ``subtitle_files.py`` (a malformed cue fails that video's questions with an error
-naming the cue); a file that lmms-eval's reader cannot read fails them too (``UnreadableSubtitles``).
+naming the cue); a file that lmms-eval's reader cannot read fails them too (``UnreadableSubtitles``), and so
+does a LongVideoBench subtitle file that is missing (``MissingSubtitles``: lmms-eval raises on it; a Video-MME
+video without one gets lmms-eval's own "No subtitles available").
 """
 
 from __future__ import annotations
@@ -26,7 +28,7 @@ from typing import Any, Mapping
 import yaml
 
 from .records import AuxDoc
-from .subtitle_files import UnreadableSubtitles, parse_srt
+from .subtitle_files import MissingSubtitles, UnreadableSubtitles, parse_srt
 
 VIDEOMME_HEADER = "This video's subtitles are listed below: \n"
 VIDEOMME_NONE = "No subtitles available"
@@ -132,8 +134,8 @@ def longvideobench_prompt(doc: Mapping[str, Any], data_dir: Path) -> SubtitlePro
     from .safe_paths import inside
 
     path = inside(data_dir, "subtitles", str(doc["subtitle_path"]), what="subtitle")
-    if not path.exists():
-        return SubtitlePrompt()
+    if not path.exists():  # lmms-eval opens it and raises: a failure of this question, never a silent "no subtitles"
+        raise MissingSubtitles(path, "LongVideoBench's subtitles/<subtitle_path>")
     offset, duration = doc["starting_timestamp_for_subtitles"], doc["duration"]
     try:
         items = json.loads(path.read_text(encoding="utf-8"))

@@ -4,7 +4,8 @@ and otherwise silently give the model NO video).
 
 Such a video is handed to the adapter through a symbolic link with a suffix it accepts, inside the
 extraction cache (``<cache_dir>/video_links/``); decoders read the container, not the name, so the
-frames are the same. If no link can be made, the question fails with ``unreadable_video``.
+frames are the same. If no link can be made there, that is the cache's failure, not the video's
+(``cache_errors.CacheIOError``: systemic, the cell stops naming the file and the fix).
 """
 
 from __future__ import annotations
@@ -40,10 +41,9 @@ def readable_link(path: str, suffixes: tuple[str, ...], cache_root: str | os.Pat
                 tmp.unlink()
             tmp.symlink_to(src)
             os.replace(tmp, link)
-    except OSError as exc:
-        from .pipeline import VideoProblem
+    except OSError as exc:  # the cache's directory, not the video: every such video would fail alike
+        from .cache_errors import CacheIOError
 
-        raise VideoProblem("unreadable_video", f"unreadable_video: {path}: the model's adapter reads only "
-                           f"{', '.join(suffixes)} files as video and no link could be made in {link.parent} "
-                           f"({exc}); convert or rename the file") from exc
+        raise CacheIOError(link, f"written (a link with a suffix the model's adapter reads as video, for {path})",
+                           exc) from exc
     return str(link)

@@ -125,6 +125,9 @@ class VideoRAG(lmms):
 
     # -- lmms-eval interface ----------------------------------------------------------------------
     def generate_until(self, requests: list[Instance]) -> list[str]:
+        if self.journal is not None:  # a resume keeps only lines that match the dataset row at their doc_id
+            self.journal.expect({doc_id: self.schema.fingerprint(self.task_dict[task][split][doc_id], doc_id)
+                                 for doc_id, task, split in map(_doc_coords, requests)})
         if self.data_parallel is not None:
             return self._generate_data_parallel(requests)
         return self._answer_all(requests)
@@ -258,6 +261,7 @@ class VideoRAG(lmms):
         record: dict[str, Any] = {"doc_id": doc_id, "task": task, "error": None, "error_kind": None, "warnings": []}
         try:
             doc = self.task_dict[task][split][doc_id]
+            record["fingerprint"] = self.schema.fingerprint(doc, doc_id)  # what a resume checks this record against
             video = self._video_of(req, doc)
             question = self.schema.to_question(doc, doc_id, video)
             record.update(question_id=question.question_id, video=video, answer=question.answer, letters="".join(question.letters),
@@ -268,8 +272,8 @@ class VideoRAG(lmms):
         except BadRow as exc:  # a malformed dataset row (column named): this question only
             record["question_id"] = exc.question_id
             record["prediction"] = self._fail(record, exc.kind, str(exc))
-        except SubtitleError as exc:  # a malformed subtitle file: a data failure of its video's questions
-            record["prediction"] = self._fail(record, "bad_subtitles", str(exc))
+        except SubtitleError as exc:  # a malformed or missing subtitle file: a data failure of its video's questions
+            record["prediction"] = self._fail(record, exc.kind, str(exc))
         except Exception:  # systemic (a bug, a missing package, out of memory): the cell stops, nothing journalled
             log.error("question %s: systemic failure, the cell stops (its answered questions are kept)", doc_id)
             raise

@@ -1,6 +1,9 @@
 """One damaged cell file never takes a tool down (issue 19): ``status`` and ``report`` list the cell as
 unreadable, naming the file and why, and show every good cell; a rerun of a cell whose metrics.json or
-identity.json is garbage stops with exit 2 naming the file and the fix (``force=true``)."""
+identity.json is garbage stops with exit 2 naming the file and the fix (``force=true``).
+Issue 25: every field they read is shape- and range-checked: ``by_category`` of the wrong kind (before: report
+crashed with AttributeError, no report for the good cells), an accuracy of inf, 150 or -5 (before: shown as a
+number), counts above ``n``, a threshold or timing that is not a number, a samples line that is no object."""
 
 import json
 import subprocess
@@ -19,7 +22,27 @@ BAD = {
     "f8-asr-n4-abc": ("metrics.json", None, "n='abc' is not a non-negative integer"),
     "f8-asr-n4-garbage": ("metrics.json", "{\"n\": 4, \"accur", "not valid JSON"),
     "f8-asr-n4-ident": ("identity.json", "\x00\x01 garbage", "not valid JSON"),
+    # issue 25: every field the tools read, checked for shape and range
+    "f8-asr-n4-bycat-str": ("metrics.json", {"by_category": "abc"}, "by_category='abc' is not an object"),
+    "f8-asr-n4-bycat-list": ("metrics.json", {"by_category": [1, 2]}, "by_category=[1, 2] is not an object"),
+    "f8-asr-n4-bycat-inner": ("metrics.json", {"by_category": {"source": ["asr"]}},
+                              "by_category.source=['asr'] is not an object of {group: value}"),
+    "f8-asr-n4-bycat-value": ("metrics.json", {"by_category": {"source": {"asr": "high"}}},
+                              "by_category.source.asr='high' is not a percentage"),
+    "f8-asr-n4-inf": ("metrics.json", {"accuracy": float("inf")}, "accuracy=inf is not a percentage"),
+    "f8-asr-n4-150": ("metrics.json", {"accuracy": 150}, "accuracy=150 is not a percentage"),
+    "f8-asr-n4-neg": ("metrics.json", {"accuracy": -5}, "accuracy=-5 is not a percentage"),
+    "f8-asr-n4-failed": ("metrics.json", {"n_failed": 9}, "n_failed=9 is more than n=4"),
+    "f8-asr-n4-thr": ("metrics.json", {"rag": {"asr": True, "threshold": "x"}}, "rag.threshold='x' is not a number"),
+    "f8-asr-n4-timing": ("metrics.json", {"timings": {"total": "abc"}}, "timings.total='abc' is not a number"),
+    "f8-asr-n4-script": ("metrics.json", {"accuracy_official_script": 250},
+                         "accuracy_official_script=250 is not a percentage"),
+    "f8-asr-n4-unparsable": ("metrics.json", {"unparsable_by_parser": {"paper": -1}},
+                             "unparsable_by_parser.paper=-1 is not a count"),
+    "f8-asr-n4-sample": ("samples.jsonl", "[1, 2]\n" * 4, "line 1 holds a JSON list, not an object"),
 }
+# status reads only metrics.json / identity.json / failed.json: what it must list as unreadable
+STATUS_READS = ("metrics.json", "identity.json")
 
 
 def _metrics(correct: list[int], rag: str) -> dict:
@@ -48,6 +71,8 @@ def tree(tmp_path):
         cell = _cell(tmp_path, name, "asr", [1, 1, 1, 0])
         if content is None:  # n: "abc"
             content = json.dumps({**_metrics([1, 1, 1, 0], "asr"), "n": "abc"})
+        elif isinstance(content, dict):  # a good metrics.json with these fields changed
+            content = json.dumps({**_metrics([1, 1, 1, 0], "asr"), **content})
         (cell / fname).write_text(content)
     return tmp_path
 
@@ -63,10 +88,13 @@ def test_status_lists_each_damaged_cell_as_unreadable_and_shows_the_good_one(tre
         return next(line for line in lines if f"demo/m/{name}" in line)
 
     assert line_of(GOOD).split()[:3] == ["finished", "4", "50.0"]
-    for name, (fname, _, why) in BAD.items():
+    unreadable = {name: v for name, v in BAD.items() if v[0] in STATUS_READS}
+    for name, (fname, _, why) in unreadable.items():
         line = line_of(name)
         assert line.startswith("unreadable") and fname in line and why in line, line
-    assert "5 cell(s): 1 finished, 0 running, 0 failed, 0 interrupted, 4 unreadable" in proc.stdout
+    finished = len(BAD) + 1 - len(unreadable)
+    assert (f"{len(BAD) + 1} cell(s): {finished} finished, 0 running, 0 failed, 0 interrupted, {len(unreadable)} "
+            "unreadable") in proc.stdout
 
 
 def test_report_lists_each_damaged_cell_as_unreadable_and_reports_the_good_one(tree):
@@ -76,7 +104,7 @@ def test_report_lists_each_damaged_cell_as_unreadable_and_reports_the_good_one(t
     for name, (fname, _, why) in BAD.items():
         line = next(line for line in proc.stdout.splitlines() if f"demo/m/{name}" in line)
         assert "not reported" in line and "unreadable" in line and fname in line and why in line, line
-    assert "1 finished cell(s), 4 not reported" in proc.stdout
+    assert f"1 finished cell(s), {len(BAD)} not reported" in proc.stdout
     ablation = (tree / "report" / "ablation.csv").read_text()
     assert f"demo/m/{GOOD}" in ablation and "-list" not in ablation
     index = (tree / "report" / "index.html").read_text()

@@ -1,7 +1,11 @@
 """Malformed dataset rows (issue 19): ``options=None``, ``options=[]``, ``question=None``, ``answer=None``,
 an answer key that is not one of the options' letters ("Z", "") are each a data failure of that question
 (``error_kind: bad_row``, naming the column and the question; counted in ``n_failed``), never a cell
-failure and never scored; a question with 12 options keeps all of them (not cut at H)."""
+failure and never scored; a question with 12 options keeps all of them (not cut at H).
+Issue 25: options whose letters are repeated, skip one, or are missing (Video-MME's options carry
+"A. ..."), MLVU questions whose "(A) ..." lines do not letter the candidates A, B, C..., and LongVideoBench
+options with an "N/A" gap are bad rows too (before: asked and scored silently: 33.3% / 50% where clean
+rows give 66.7%)."""
 
 import pandas as pd
 import pytest
@@ -20,6 +24,12 @@ BAD = {
     "bad_answer_none": ({"answer": None}, "answer is None, not one of the options' letters A-D"),
     "bad_answer_z": ({"answer": "Z"}, "answer is 'Z', not one of the options' letters A-D"),
     "bad_answer_empty": ({"answer": ""}, "answer is '', not one of the options' letters A-D"),
+    "bad_letters_repeated": ({"options": ["A. one", "A. two", "B. three", "D. four"]},
+                             "the options are lettered A, A, B, D: A repeated; they must be A, B, C, D, each once"),
+    "bad_letters_skipped": ({"options": ["A. one", "B. two", "D. three", "E. four"]},
+                            "the options are lettered A, B, D, E; they must be A, B, C, D in order"),
+    "bad_letters_missing": ({"options": ["A. one", "B. two", "three", "D. four"]},
+                            "options[2] is 'three', without the letter prefix Video-MME's options carry ('C. ...')"),
 }
 
 
@@ -68,7 +78,7 @@ def test_twelve_options_are_all_kept_and_an_answer_past_h_can_be_right(cell):
 
 
 def test_mlvu_and_longvideobench_rows_are_checked_alike():
-    mlvu = {"question": "q?", "candidates": ["a", "b"], "answer": "C", "question_id": "m1"}
+    mlvu = {"question": "q?\n(A) a\n(B) b", "candidates": ["a", "b"], "answer": "C", "question_id": "m1"}
     assert "answer is 'C', not one of the options' letters A-B" in problem("mlvu", mlvu)
     assert "candidates is None" in problem("mlvu", {**mlvu, "candidates": None})
     assert problem("mlvu", {**mlvu, "answer": "b"}) is None
@@ -76,5 +86,24 @@ def test_mlvu_and_longvideobench_rows_are_checked_alike():
     assert problem("longvideobench", lvb) is None
     assert "correct_choice is 2" in problem("longvideobench", {**lvb, "correct_choice": 2})
     assert "correct_choice is None" in problem("longvideobench", {**lvb, "correct_choice": None})
+
+
+def test_mlvu_option_lines_and_longvideobench_gaps_are_checked():
+    # MLVU's question holds its options as "(A) ..." lines, one per candidate, lettered A, B, C... in order
+    mlvu = {"question": "Where?\n(A) cabin\n(B) room\n(C) kitchen", "candidates": ["cabin", "room", "kitchen"],
+            "answer": "B"}
+    assert problem("mlvu", mlvu) is None
+    assert problem("mlvu", {**mlvu, "question": "Where?\n(A) cabin\n(A) room\n(C) kitchen"}) == \
+        "the question's option lines (for 3 candidates) are lettered A, A, C: A repeated; they must be A, B, C, each once"
+    assert "are lettered A, B; they must be A, B, C in order" in problem(
+        "mlvu", {**mlvu, "question": "Where?\n(A) cabin\n(B) room"})
+    assert "lists no options as '(A) ...' lines" in problem("mlvu", {**mlvu, "question": "Where?"})
+    # a wrapped option line is no option; "A. Lincoln" on the first line is the stem, not an option
+    assert problem("mlvu", {**mlvu, "question": "A. Lincoln's cabin: where?\n(A) cabin\n  (wooden)\n(B) room\n(C) kitchen"}) is None
+    # LongVideoBench letters options by position: an option after an "N/A" is a gap (prompt and scoring disagree)
+    lvb = {"question": "q?", "option0": "a", "option1": "N/A", "option2": "c", "option3": "N/A", "option4": "N/A",
+           "correct_choice": 0}
+    assert "option1 is 'N/A' but option2 is not" in problem("longvideobench", lvb)
+    assert problem("longvideobench", {**lvb, "option1": "b"}) is None
     assert problem("videomme", {"question": "q", "options": TWELVE, "answer": "L"}) is None
     assert "at most 26" in problem("videomme", {"question": "q", "options": [f"o{i}" for i in range(27)], "answer": "A"})

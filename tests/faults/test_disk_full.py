@@ -40,3 +40,23 @@ def test_a_full_cache_disk_during_asr_stops_the_cell(tmp_path):
     log = next(results.rglob("run.log")).read_text()
     assert "asr_failed" not in log  # before: the video's ASR "failed", the question was answered without it
     assert not list(results.rglob("metrics.json"))
+
+
+def test_a_full_disk_while_the_dataset_is_prepared_is_named_in_one_line(tmp_path):
+    # issue 25: lmms-eval prepares the task's dataset under tenacity's @retry; the datasets library's ENOSPC came
+    # out as "RetryError[<Future at 0x... state=finished raised DatasetGenerationError>]", naming nothing
+    if not _can_mount_tmpfs(tmp_path):
+        pytest.skip("needs root and unshare -m to mount a 12 KB tmpfs as a full datasets cache")
+    hf = tmp_path / "hf_datasets"
+    hf.mkdir()
+    script = (f"mount -t tmpfs -o size=12k tmpfs {hf} && exec {sys.executable} -m videorag_eval rag=none limit=2 "
+              f"results_dir={tmp_path / 'res'} cache_dir={tmp_path / 'cache'}")
+    env = {**os.environ, "HF_DATASETS_CACHE": str(hf), "HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1"}
+    proc = subprocess.run(["unshare", "-m", "sh", "-c", script], capture_output=True, text=True, cwd=REPO, env=env,
+                          timeout=600)
+    assert proc.returncode == 1, proc.stderr[-3000:]
+    last = proc.stderr.strip().splitlines()[-1]
+    assert "No space left on device while lmms-eval prepared the task's dataset" in last and str(hf) in last, last
+    assert "RetryError[" not in last
+    cell = next((tmp_path / "res").rglob("failed.json")).parent
+    assert not (cell / "metrics.json").exists()

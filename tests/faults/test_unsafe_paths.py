@@ -1,5 +1,11 @@
-"""Paths from dataset rows stay inside task.data_dir: absolute paths, `..` escapes and symlinks out
-are refused as unsafe_path and never opened; the run goes on."""
+"""Paths from dataset rows stay inside task.data_dir: absolute paths, `..` escapes and file links out
+are refused as unsafe_path and never opened; the run goes on.
+
+Issue 25: the rows are checked, the user's layout is trusted. A layout folder (`data/`, `video/`, `videos/`,
+`subtitle(s)/`) that links to another disk works on every benchmark, and so does a Hugging Face hub snapshot
+folder (its files are links into the repo's `../../blobs/`); the message says "this dataset row points outside"
+only when the row does (before: every question of such a copy was refused as unsafe_path, and with fewer than 3
+videos the cell finished at 0.0%)."""
 
 import json
 import os
@@ -21,11 +27,64 @@ def test_inside_accepts_paths_in_the_data_dir_and_refuses_the_rest(tmp_path):
     os.symlink(root / "videos" / "a.mp4", root / "videos" / "link_in.mp4")
     assert inside(root, "videos", "a.mp4") == (root / "videos" / "a.mp4").resolve()
     assert inside(root, "videos", "sub/../a.mp4") == (root / "videos" / "a.mp4").resolve()
-    assert inside(root, "videos", "link_in.mp4") == (root / "videos" / "a.mp4").resolve()
+    # a link inside the copy is followed; the path handed on keeps its own name (adapters read the suffix)
+    assert inside(root, "videos", "link_in.mp4") == root.resolve() / "videos" / "link_in.mp4"
     for hostile in ("../../../../etc/hostname", "/etc/hostname", "link_out.mp4", "../../outside.mp4"):
         with pytest.raises(UnsafePath) as err:
             inside(root, "videos", hostile, what="video")
         assert "outside task.data_dir" in str(err.value) and hostile in str(err.value)
+
+
+def test_the_row_is_checked_lexically_and_the_message_says_what_leads_out(tmp_path):
+    root = tmp_path / "data"
+    (root / "videos").mkdir(parents=True)
+    (tmp_path / "elsewhere.mp4").write_bytes(b"x")
+    os.symlink(tmp_path / "elsewhere.mp4", root / "videos" / "out.mp4")
+    for value, why in (("", "it is empty"), ("  ", "it is empty"), ("/etc/hostname", "it is an absolute path"),
+                       ("../../etc/hostname", "its '..' climbs above it"), ("a\x00b", "it holds a NUL byte")):
+        with pytest.raises(UnsafePath) as err:
+            inside(root, "videos", value, what="video")
+        assert f"of this dataset row points outside task.data_dir ({root.resolve()}): {why}" in str(err.value)
+    with pytest.raises(UnsafePath) as err:  # the row stays inside; the link does not: the message says so
+        inside(root, "videos", "out.mp4", what="video")
+    message = str(err.value)
+    assert "this dataset row points outside" not in message
+    assert f"is a link to {(tmp_path / 'elsewhere.mp4').resolve()}, outside task.data_dir" in message
+    assert "link the folder instead" in message
+    # `..` is collapsed on the text: through a folder that links elsewhere it never reaches the kernel
+    (tmp_path / "disk" / "videos").mkdir(parents=True)
+    (tmp_path / "disk" / "secret.mp4").write_bytes(b"x")
+    (root / "videos" / "out.mp4").unlink()
+    (root / "videos").rmdir()
+    os.symlink(tmp_path / "disk" / "videos", root / "videos")
+    assert inside(root, "videos", "../videos/a.mp4") == (tmp_path / "disk" / "videos" / "a.mp4").resolve()
+    assert inside(root, "videos", "../secret.mp4") == root.resolve() / "secret.mp4"  # not disk/secret.mp4
+
+
+def test_layout_folders_on_another_disk_and_hub_snapshots_are_followed(tmp_path):
+    disk = tmp_path / "scratch"
+    (disk / "videomme_data").mkdir(parents=True)
+    (disk / "videomme_data" / "v1.MP4").write_bytes(b"x")
+    (disk / "videomme_data" / "alias.mp4").symlink_to("v1.MP4")  # a link within the linked folder
+    root = tmp_path / "copy"
+    root.mkdir()
+    (root / "data").symlink_to(disk / "videomme_data")
+    from videorag_eval.task_functions import videomme_video
+
+    assert videomme_video(root, "v1") == str((disk / "videomme_data" / "v1.MP4").resolve())
+    assert videomme_video(root, "alias") == str((disk / "videomme_data").resolve() / "alias.mp4")
+    # snapshot_download without local_dir: snapshots/<rev>/<path> -> ../../blobs/<hash> (deeper paths: more ../)
+    repo = tmp_path / "hub" / "datasets--longvideobench--LongVideoBench"
+    (repo / "blobs").mkdir(parents=True)
+    (repo / "blobs" / "4f2a").write_bytes(b"x")
+    snap = repo / "snapshots" / "0123abc"
+    (snap / "videos").mkdir(parents=True)
+    (snap / "videos" / "v.mp4").symlink_to("../../../blobs/4f2a")
+    assert inside(snap, "videos", "v.mp4") == snap.resolve() / "videos" / "v.mp4"  # its name kept, not the blob's
+    (repo / "blobs" / "other").mkdir()
+    (snap / "videos" / "w.mp4").symlink_to(tmp_path / "elsewhere")  # a snapshot link leading elsewhere: refused
+    with pytest.raises(UnsafePath):
+        inside(snap, "videos", "w.mp4")
 
 
 @pytest.fixture(scope="module")
@@ -128,3 +187,79 @@ def test_demo_and_videomme_rows_pointing_outside_are_refused(task, tmp_path, e2e
         assert s["prediction"] == "" and s["video"] is None  # no file was handed on
     assert by_id[good]["error"] is None and by_id[good]["video"].endswith("demo_004.mp4")
     assert metrics["n"] == len(hostile) + 1
+
+
+# -- each benchmark's layout with its folders on "another disk" -----------------------------------------------
+
+LINKED = {  # task -> (how its copy is made, the layout folders moved away and linked, the rag setting)
+    "demo": (synthetic.make_videomme, ("data",), "rag=none"),
+    "videomme": (synthetic.make_videomme, ("data", "subtitle"), "rag=subtitles"),
+    "mlvu": (synthetic.make_mlvu, ("video",), "rag=none"),
+    "longvideobench": (synthetic.make_longvideobench, ("videos", "subtitles"), "rag=subtitles"),
+}
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("task", sorted(LINKED))
+def test_layout_folders_linked_to_another_disk_work_on_every_benchmark(task, tmp_path, e2e_cache):
+    make, folders, rag = LINKED[task]
+    root = make(tmp_path / "copy")
+    for folder in folders:  # moved to "scratch" and linked back, as a user with videos on another disk does
+        target = tmp_path / "scratch" / folder
+        target.parent.mkdir(exist_ok=True)
+        (root / folder).rename(target)
+        (root / folder).symlink_to(target, target_is_directory=True)
+    cell = run_cell(f"task={task}", rag, "limit=4", "aux=packaged", f"task.data_dir={root}",
+                    f"results_dir={tmp_path / 'res'}", f"cache_dir={e2e_cache}")
+    metrics, samples = read_cell(cell)  # before: every question unsafe_path, 0.0% finished
+    assert metrics["n"] == 4 and metrics["n_failed"] == 0, metrics["failures"]
+    assert all(s["video"].startswith(str((tmp_path / "scratch").resolve())) for s in samples)
+    if rag == "rag=subtitles":
+        assert all(s["aux"]["subtitles"] for s in samples)
+
+
+def _hub_snapshot(copy, repo):
+    """``copy`` laid out as ``snapshot_download`` leaves a hub dataset repo: every file a link into blobs/."""
+    import hashlib
+
+    snap = repo / "snapshots" / "5e1f0c2"
+    (repo / "blobs").mkdir(parents=True)
+    for path in sorted(p for p in copy.rglob("*") if p.is_file()):
+        rel = path.relative_to(copy)
+        blob = repo / "blobs" / hashlib.sha256(path.read_bytes()).hexdigest()
+        if not blob.exists():
+            path.rename(blob)
+        link = snap / rel
+        link.parent.mkdir(parents=True, exist_ok=True)
+        link.symlink_to(os.path.relpath(blob, link.parent))
+    return snap
+
+
+@pytest.mark.slow
+def test_a_hub_snapshot_folder_works(tmp_path, e2e_cache):
+    snap = _hub_snapshot(synthetic.make_longvideobench(tmp_path / "lvb"), tmp_path / "hub" / "datasets--lvb")
+    assert os.readlink(snap / "videos" / "demo_001.mp4").startswith("../../../blobs/")
+    cell = run_cell("task=longvideobench", "rag=subtitles", "limit=4", "aux=packaged", f"task.data_dir={snap}",
+                    f"results_dir={tmp_path / 'res'}", f"cache_dir={e2e_cache}")
+    metrics, samples = read_cell(cell)
+    assert metrics["n_failed"] == 0, metrics["failures"]
+    assert all(s["video"].endswith(".mp4") and "/snapshots/" in s["video"] for s in samples)  # the name, not the blob
+    assert all(s["aux"]["subtitles"] for s in samples)
+
+
+@pytest.mark.slow
+def test_a_missing_longvideobench_subtitle_file_is_a_counted_failure(tmp_path, e2e_cache):
+    # lmms-eval's with-subtitles task raises on it; before: those questions were answered without subtitles, silently
+    root = synthetic.make_longvideobench(tmp_path / "lvb")
+    rows = json.loads((root / "lvb_val.json").read_text())[:8]
+    gone = rows[0]["subtitle_path"]
+    (root / "subtitles" / gone).unlink()
+    (root / "lvb_val.json").write_text(json.dumps(rows))
+    metrics, samples = read_cell(run_cell("task=longvideobench", "rag=subtitles", "aux=packaged",
+                                          f"task.data_dir={root}", f"results_dir={tmp_path / 'res'}",
+                                          f"cache_dir={e2e_cache}"))
+    hit = [s for s in samples if s["error_kind"] == "missing_subtitles"]
+    assert len(hit) == sum(r["subtitle_path"] == gone for r in rows) and hit
+    assert metrics["failures"] == {"missing_subtitles": len(hit)} and metrics["n_failed"] == len(hit)
+    assert all(gone in s["error"] and "does not exist" in s["error"] for s in hit)
+    assert all(s["aux"]["subtitles"] for s in samples if not s["error"])

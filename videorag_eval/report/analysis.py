@@ -11,6 +11,7 @@ import numpy as np
 import pandas as pd
 
 from ..headline import task_label
+from ..failures import failed_share, mostly_failed
 from . import stats
 from .cells import Cell
 
@@ -18,7 +19,7 @@ FEW_VIDEOS = 10  # below this many videos a cluster bootstrap is not to be trust
 
 ABLATION_COLUMNS = [
     "model", "task", "frames", "rag", "threshold", "method", "accuracy", "accuracy_metric", "ci_low", "ci_high",
-    "accuracy_micro", "n", "n_failed",
+    "accuracy_micro", "n", "n_failed", "mostly_failed",
     "delta_vs_none", "delta_ci_low", "delta_ci_high", "delta_vs_subtitles", "p_vs_none",
     "p_mcnemar_vs_none", "n_paired", "fixed", "broken", "n_videos", "n_degraded", "limit", "parser", "none_cell", "cell",
     # the benchmark as named in tables ("MLVU dev (M-Avg)", "LVB val"), retrieval on/off, answers no parser read
@@ -213,8 +214,11 @@ def analyse(cells: list[Cell], b: int = stats.DEFAULT_B, seed: int = stats.DEFAU
             "model": cell.model, "task": cell.task, "frames": cell.frames, "rag": cell.rag, "threshold": cell.threshold,
             "method": cell.method, "accuracy": cell.accuracy, "ci_low": low, "ci_high": high, "n": cell.n,
             "n_failed": cell.n_failed, "n_videos": acc.n_videos, "n_degraded": cell.n_degraded, "limit": cell.limit,
-            "parser": cell.parser, "cell": cell.rel,
+            "parser": cell.parser, "cell": cell.rel, "mostly_failed": mostly_failed(cell.n, cell.n_failed),
         }
+        if row["mostly_failed"]:  # marked in every table, never bolded as best (failures.MOSTLY_FAILED)
+            notes.append(f"{cell.rel}: mostly failed: {failed_share(cell.n, cell.n_failed)}, counted wrong; its "
+                         "accuracy measures the data more than the model (marked †, never bolded)")
         # the headline's name (cells written before it was named: micro accuracy) and micro accuracy beside it
         row.update(accuracy_metric=cell.metrics.get("accuracy_metric", "accuracy"),
                    accuracy_micro=cell.metrics.get("accuracy_micro", cell.accuracy))

@@ -199,7 +199,15 @@ def load_cell(path: Path, results_dir: Path) -> Cell:
         raise UnreadableFile(path / "config.yaml", f"not valid YAML ({' '.join(str(exc).split())})") from exc
     if not isinstance(config, dict):
         raise UnreadableFile(path / "config.yaml", f"holds a {type(config).__name__}, not a mapping")
+    limit = config.get("limit")
+    if limit is not None and (isinstance(limit, bool) or not isinstance(limit, int) or limit < 0):
+        raise UnreadableFile(path / "config.yaml", f"limit={limit!r} is not a non-negative integer or null")
     rows = _read_jsonl(path / "samples.jsonl")
+    for i, r in enumerate(rows, 1):  # what the report reads of each question, checked before any statistic
+        if not isinstance(r, dict):
+            raise UnreadableFile(path / "samples.jsonl", f"line {i} holds a JSON {type(r).__name__}, not an object")
+        if r.get("categories") is not None and not isinstance(r["categories"], dict):
+            raise UnreadableFile(path / "samples.jsonl", f"line {i}: categories={r['categories']!r} is not an object")
     if len(rows) != metrics.get("n", len(rows)):
         raise ValueError(f"{path}: samples.jsonl has {len(rows)} questions but metrics.json says n={metrics.get('n')}")
     rag = metrics.get("rag", {})

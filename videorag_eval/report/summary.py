@@ -38,6 +38,11 @@ def print_summary(metrics: dict[str, Any], cell: Path, skipped: bool = False) ->
         + (f", unparsable {metrics['n_unparsable']}" if "n_unparsable" in metrics else "")
         + (f" {metrics['failures']}" if metrics.get("failures") else "") + f"; parser={metrics['parser']}",
     ]
+    from ..failures import failed_share, mostly_failed
+
+    if mostly_failed(int(metrics.get("n", 0)), int(metrics.get("n_failed", 0))):  # finished, but its number is mostly failures
+        lines.append(f"  WARNING: mostly failed: {failed_share(metrics['n'], metrics['n_failed'])}; they count as wrong, "
+                     "so this number measures the data more than the model (flagged in status and the report)")
     if (script := official_script(metrics)) is not None:
         lines.append(f"  {script}")
     if metrics.get("accuracy_note"):

@@ -64,7 +64,8 @@ def ablation_table(analysis: Analysis) -> Table:
         ci = f"[{r.ci_low:.1f}, {r.ci_high:.1f}]"
         dci = f"[{r.delta_ci_low:+.1f}, {r.delta_ci_high:+.1f}]" if pd.notna(r.delta_ci_low) and r.rag != "none" else ""
         fb = f"{int(r.fixed)}/{int(r.broken)}" if pd.notna(r.fixed) and r.rag != "none" else ""
-        rows.append([r.model, task_label(r.task), str(r.frames), rag, r.method, f"{r.accuracy:.1f}", str(r.accuracy_metric), ci,
+        rows.append([r.model, task_label(r.task), str(r.frames), rag, r.method, f"{r.accuracy:.1f}" + _flag(r.mostly_failed),
+                     str(r.accuracy_metric), ci,
                      str(r.n), str(r.n_failed), "" if pd.isna(r.n_unparsable) else str(int(r.n_unparsable)),
                      fmt(None if pd.isna(r.accuracy_official_script) else float(r.accuracy_official_script)),
                      fmt(r.delta_vs_none, signed=True) if r.rag != "none" else "", dci, fmt_p(r.p_vs_none), fb,
@@ -76,8 +77,17 @@ def ablation_table(analysis: Analysis) -> Table:
             "eval_your_results.py, which leaves unparsable answers out of its denominator. "
             "Δ (in the same metric): percentage points against the `none` cell of the same model, task, frames, data and limit, paired on "
             "the questions both answered; p: paired bootstrap over videos (two-sided); fixed/broken: questions right "
-            "only with RAG / only without.")
+            "only with RAG / only without. " + MOSTLY_FAILED_NOTE)
     return Table("Ablation: one row per cell", header, rows, set(), links=list(analysis.ablation["cell"]), note=note)
+
+
+MOSTLY_FAILED_NOTE = ("†: a mostly failed cell (more than half of its questions could not be asked; they count as "
+                      "wrong): its number is shown, marked, and never bolded as best.")
+
+
+def _flag(mostly_failed) -> str:
+    """The mark of a mostly failed cell's number (``failures.MOSTLY_FAILED``)."""
+    return " †" if not pd.isna(mostly_failed) and bool(mostly_failed) else ""
 
 
 def _pick_video_rag(df: pd.DataFrame) -> pd.Series | None:
@@ -97,7 +107,7 @@ def paper_table(analysis: Analysis) -> tuple[Table, pd.DataFrame]:
     metric_of = {t: ", ".join(sorted({str(m) for m in df.loc[df["task"] == t, "accuracy_metric"].dropna()})) for t in tasks}
     header = ["model", "frames"] + [f"{task_label(t)} ({metric_of[t]}): {label}" if metric_of[t] else f"{task_label(t)}: {label}"
                                     for t in tasks for label, _ in PAPER_COLUMNS]
-    values: list[list[float | None]] = []
+    values: list[list[float | None]] = []  # what may be bolded: None where empty or mostly failed
     cells: list[list[str]] = []
     records = []
     for model, frames in keys:
@@ -115,8 +125,9 @@ def paper_table(analysis: Analysis) -> tuple[Table, pd.DataFrame]:
                     vals.append(None)
                     texts.append("–")
                     continue
-                vals.append(float(row["accuracy"]))
-                text = f"{row['accuracy']:.1f}"
+                flag = _flag(row["mostly_failed"])
+                vals.append(None if flag else float(row["accuracy"]))  # a mostly failed cell is never the best
+                text = f"{row['accuracy']:.1f}{flag}"
                 if rag != "none" and pd.notna(row["delta_vs_none"]):
                     text += f" ({row['delta_vs_none']:+.1f})"
                 texts.append(text)
@@ -136,7 +147,8 @@ def paper_table(analysis: Analysis) -> tuple[Table, pd.DataFrame]:
             bold |= {(i, j + 2) for i, v in enumerate(values) if v[j] is not None and v[j] == best}
     note = ("Each benchmark's official metric, in percent, named in the header (MLVU: M-Avg over the task types present); "
             "in parentheses the paired delta against `none`, in the same metric. With Video-RAG = `rag=full` "
-            "(ASR+OCR+DET; method `default` and threshold nearest 0.3 when several). Best per column in bold.")
+            "(ASR+OCR+DET; method `default` and threshold nearest 0.3 when several). Best per column in bold. "
+            + MOSTLY_FAILED_NOTE)
     return Table("Paper-style table", header, cells, bold, note=note), pd.DataFrame(records)
 
 
