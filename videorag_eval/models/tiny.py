@@ -4,6 +4,8 @@ Each builder writes a complete checkpoint directory (config, weights, tokenizer,
 lmms-eval's real adapters load with their normal ``from_pretrained(path)`` code:
 
 - ``tiny_qwen2_5_vl``      -> adapter ``qwen2_5_vl`` (simple and chat style),
+- ``tiny_qwen2_vl``        -> adapter ``qwen2_vl``,
+- ``tiny_qwen3_vl``        -> adapter ``qwen3_vl``,
 - ``tiny_llava_onevision`` -> adapter ``llava_hf`` (simple style: ``force_simple``),
 - ``tiny_video_llava``     -> adapter ``video_llava`` (simple style only; always 8 frames).
 
@@ -245,6 +247,101 @@ def build_tiny_qwen2_5_vl(out_dir: str | os.PathLike) -> str:
     return _build_atomically(out_dir, "tiny_qwen2_5_vl", write)
 
 
+def build_tiny_qwen2_vl(out_dir: str | os.PathLike) -> str:
+    """A tiny random Qwen2-VL (text hidden 64, 2 layers; vision depth 2, embed 32) + processor."""
+
+    def write(tmp: Path) -> None:
+        from transformers import (
+            Qwen2VLConfig,
+            Qwen2VLForConditionalGeneration,
+            Qwen2VLImageProcessor,
+            Qwen2VLProcessor,
+            Qwen2VLVideoProcessor,
+        )
+
+        tokenizer = _wrap_tokenizer(_train_bpe(QWEN_SPECIAL, 600), QWEN_CHAT_TEMPLATE, Qwen2VLProcessor,
+                                    eos_token="<|im_end|>", pad_token="<|endoftext|>")
+        ids = {t: tokenizer.convert_tokens_to_ids(t) for t in QWEN_SPECIAL}
+        sizes = dict(min_pixels=TINY_MIN_PIXELS, max_pixels=TINY_MAX_PIXELS, patch_size=14, temporal_patch_size=2,
+                     merge_size=2)
+        processor = Qwen2VLProcessor(image_processor=Qwen2VLImageProcessor(**sizes), tokenizer=tokenizer,
+                                     video_processor=Qwen2VLVideoProcessor(**sizes), chat_template=QWEN_CHAT_TEMPLATE)
+        config = Qwen2VLConfig(
+            text_config=dict(
+                vocab_size=len(tokenizer), hidden_size=64, intermediate_size=128, num_hidden_layers=2,
+                num_attention_heads=4, num_key_value_heads=2, max_position_embeddings=4096,
+                rope_scaling={"type": "mrope", "mrope_section": [2, 3, 3]}, rope_theta=10000.0,
+                bos_token_id=ids["<|endoftext|>"], eos_token_id=ids["<|im_end|>"],
+                pad_token_id=ids["<|endoftext|>"], max_window_layers=2, tie_word_embeddings=False,
+            ),
+            vision_config=dict(depth=2, embed_dim=32, hidden_size=64, mlp_ratio=2, num_heads=2, in_channels=3,
+                               patch_size=14, spatial_merge_size=2, temporal_patch_size=2),
+            image_token_id=ids["<|image_pad|>"], video_token_id=ids["<|video_pad|>"],
+            vision_start_token_id=ids["<|vision_start|>"], vision_end_token_id=ids["<|vision_end|>"],
+            bos_token_id=ids["<|endoftext|>"], eos_token_id=ids["<|im_end|>"], pad_token_id=ids["<|endoftext|>"],
+            tie_word_embeddings=False,
+        )
+        model = _seeded_model(lambda: Qwen2VLForConditionalGeneration(config))
+        model.generation_config.eos_token_id = ids["<|im_end|>"]
+        model.generation_config.pad_token_id = ids["<|endoftext|>"]
+        model.save_pretrained(tmp)
+        processor.save_pretrained(tmp)
+        tokenizer.save_pretrained(tmp)
+
+    return _build_atomically(out_dir, "tiny_qwen2_vl", write)
+
+
+# Qwen3-VL's patches are 16 px (32 px per merged token): frames between 64x64 and 128x128 pixels
+TINY_QWEN3_MIN_PIXELS = 4096
+TINY_QWEN3_MAX_PIXELS = 16384
+
+
+def build_tiny_qwen3_vl(out_dir: str | os.PathLike) -> str:
+    """A tiny random Qwen3-VL (text hidden 64, 2 layers; vision depth 2, hidden 32, 16-px patches) + processor."""
+
+    def write(tmp: Path) -> None:
+        from transformers import (
+            Qwen2VLImageProcessorFast,
+            Qwen3VLConfig,
+            Qwen3VLForConditionalGeneration,
+            Qwen3VLProcessor,
+            Qwen3VLVideoProcessor,
+        )
+
+        tokenizer = _wrap_tokenizer(_train_bpe(QWEN_SPECIAL, 600), QWEN_CHAT_TEMPLATE, Qwen3VLProcessor,
+                                    eos_token="<|im_end|>", pad_token="<|endoftext|>")
+        ids = {t: tokenizer.convert_tokens_to_ids(t) for t in QWEN_SPECIAL}
+        size = {"shortest_edge": TINY_QWEN3_MIN_PIXELS, "longest_edge": TINY_QWEN3_MAX_PIXELS}
+        image_processor = Qwen2VLImageProcessorFast(size=size, patch_size=16, temporal_patch_size=2, merge_size=2,
+                                                    image_mean=[0.5, 0.5, 0.5], image_std=[0.5, 0.5, 0.5])
+        video_processor = Qwen3VLVideoProcessor(size=size, patch_size=16, temporal_patch_size=2, merge_size=2)
+        processor = Qwen3VLProcessor(image_processor=image_processor, tokenizer=tokenizer,
+                                     video_processor=video_processor, chat_template=QWEN_CHAT_TEMPLATE)
+        config = Qwen3VLConfig(
+            text_config=dict(
+                vocab_size=len(tokenizer), hidden_size=64, intermediate_size=128, num_hidden_layers=2,
+                num_attention_heads=4, num_key_value_heads=2, head_dim=16, max_position_embeddings=4096,
+                rope_scaling={"rope_type": "default", "mrope_section": [2, 3, 3], "mrope_interleaved": True},
+                rope_theta=10000.0, bos_token_id=ids["<|endoftext|>"], eos_token_id=ids["<|im_end|>"],
+                pad_token_id=ids["<|endoftext|>"], tie_word_embeddings=False,
+            ),
+            vision_config=dict(depth=2, hidden_size=32, intermediate_size=64, num_heads=2, in_channels=3,
+                               patch_size=16, spatial_merge_size=2, temporal_patch_size=2, out_hidden_size=64,
+                               num_position_embeddings=64, deepstack_visual_indexes=[1]),
+            image_token_id=ids["<|image_pad|>"], video_token_id=ids["<|video_pad|>"],
+            vision_start_token_id=ids["<|vision_start|>"], vision_end_token_id=ids["<|vision_end|>"],
+            tie_word_embeddings=False,
+        )
+        model = _seeded_model(lambda: Qwen3VLForConditionalGeneration(config))
+        model.generation_config.eos_token_id = ids["<|im_end|>"]
+        model.generation_config.pad_token_id = ids["<|endoftext|>"]
+        model.save_pretrained(tmp)
+        processor.save_pretrained(tmp)
+        tokenizer.save_pretrained(tmp)
+
+    return _build_atomically(out_dir, "tiny_qwen3_vl", write)
+
+
 # --------------------------------------------------------------------------- LLaVA-OneVision
 
 ONEVISION_CHAT_TEMPLATE = (
@@ -388,6 +485,8 @@ def build_tiny_video_llava(out_dir: str | os.PathLike) -> str:
 
 TINY_BUILDERS: dict[str, Callable[[str | os.PathLike], str]] = {
     "tiny_qwen2_5_vl": build_tiny_qwen2_5_vl,
+    "tiny_qwen2_vl": build_tiny_qwen2_vl,
+    "tiny_qwen3_vl": build_tiny_qwen3_vl,
     "tiny_llava_onevision": build_tiny_llava_onevision,
     "tiny_video_llava": build_tiny_video_llava,
 }
@@ -395,6 +494,8 @@ TINY_BUILDERS: dict[str, Callable[[str | os.PathLike], str]] = {
 # The lmms-eval adapter each tiny model is built for.
 TINY_ADAPTERS: dict[str, str] = {
     "tiny_qwen2_5_vl": "qwen2_5_vl",
+    "tiny_qwen2_vl": "qwen2_vl",
+    "tiny_qwen3_vl": "qwen3_vl",
     "tiny_llava_onevision": "llava_hf",
     "tiny_video_llava": "video_llava",
 }
