@@ -507,3 +507,17 @@ def fix_identity(adapter: str, batch_size: int) -> dict[str, int]:
     if adapter == "vllm":
         out["vllm_fix"] = VLLM_FIX_VERSION
     return out
+
+
+# ----------------------------------------------------------------------------- the checkpoint's own pooling
+
+POOLING_KEYS = ("mm_spatial_pool_mode", "mm_spatial_pool_stride", "mm_newline_position")
+
+
+def checkpoint_pooling(adapter) -> dict | None:
+    """The pooling settings the loaded LLaVA-NeXT model runs with (llava_vid keeps the loaded config as ``_config``;
+    with ``overwrite=False`` they are the checkpoint's own), or None if the adapter has no such config."""
+    config = getattr(adapter, "_config", None)
+    if config is None or getattr(config, "mm_spatial_pool_mode", None) is None:
+        return None
+    return {k: getattr(config, k, None) for k in POOLING_KEYS}

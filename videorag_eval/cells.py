@@ -42,7 +42,7 @@ def identity(cfg: DictConfig) -> dict[str, Any]:
         data.pop("batch_size", None)
     for key in ("batch_arg", "max_batch_size", "batch_size"):  # how requests are sent, not what is asked
         (data.get("model") or {}).pop(key, None)
-    for key in ("context_tokens", "tokens_per_frame"):  # the budget's inputs: its resolved value is below
+    for key in ("context_tokens", "tokens_per_frame", "vision_patches_per_side"):  # the budget's inputs: its value is below
         (data.get("model") or {}).pop(key, None)
     keyframes = ((data.get("aux") or {}).get("det") or {}).get("keyframes")
     no_clip = keyframes.get("rule") == "all" or not (data.get("rag") or {}).get("det") if isinstance(keyframes, dict) else True
