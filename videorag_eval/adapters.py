@@ -284,19 +284,31 @@ def fix_text_only(adapter: str) -> bool:
     """Apply ``TEXT_ONLY_FIXES[adapter]`` (import its module and wrap the class). False if the adapter needs
     no fix or its module cannot be imported (e.g. a missing package: the adapter cannot be built either, and
     lmms-eval's own import of it reports why)."""
+    fix = TEXT_ONLY_FIXES.get(adapter)
+    found = _import_class(fix.class_path) if fix is not None else None
+    names = _import_module(fix.names_module) if found is not None else None
+    if names is None:
+        return False
+    serve_text_only(found[1], fix.answer, names)
+    return True
+
+
+def _import_module(name: str):
+    """The module, or None if it cannot be imported (e.g. a missing package: the adapter cannot be built either,
+    and lmms-eval's own import of it reports why, inside ``weights.loading``)."""
     import importlib
 
-    fix = TEXT_ONLY_FIXES.get(adapter)
-    if fix is None:
-        return False
-    module_name, class_name = fix.class_path.rsplit(".", 1)
     try:
-        module = importlib.import_module(module_name)
-        names = importlib.import_module(fix.names_module)
-    except Exception:  # noqa: BLE001 -- get_model imports it again and reports why, inside weights.loading
-        return False
-    serve_text_only(getattr(module, class_name), fix.answer, names)
-    return True
+        return importlib.import_module(name)
+    except Exception:  # noqa: BLE001
+        return None
+
+
+def _import_class(class_path: str):
+    """(module, class) of ``module.Class``, or None if the module cannot be imported (``_import_module``)."""
+    module_name, class_name = class_path.rsplit(".", 1)
+    module = _import_module(module_name)
+    return None if module is None else (module, getattr(module, class_name))
 
 
 def apply_adapter_fixes(adapter: str) -> None:
@@ -400,17 +412,12 @@ def trim_later_videos(video_inputs, n: int, append_last: bool):
 def fix_batched_frames(adapter: str) -> bool:
     """Apply ``BATCH_FIXES[adapter]`` (idempotent). False if the adapter needs none or cannot be imported."""
     import functools
-    import importlib
 
     fix = BATCH_FIXES.get(adapter)
-    if fix is None:
+    found = _import_class(fix.class_path) if fix is not None else None
+    if found is None:
         return False
-    module_name, class_name = fix.class_path.rsplit(".", 1)
-    try:
-        module = importlib.import_module(module_name)
-    except Exception:  # noqa: BLE001 -- get_model imports it again and reports why
-        return False
-    cls = getattr(module, class_name)
+    module, cls = found
     trim = _TRIM
     original_pvi = module.process_vision_info
     if not getattr(original_pvi, "_videorag_trim", False):
@@ -476,11 +483,10 @@ def fix_vllm_generation() -> bool:
     """Patch lmms-eval's ``VLLM`` (idempotent): the request's generation length, one SamplingParams per run."""
     import functools
 
-    try:
-        import lmms_eval.models.simple.vllm as mod
-    except Exception:  # noqa: BLE001 -- get_model imports it again and reports why
+    found = _import_class(_M + "vllm.VLLM")
+    if found is None:
         return False
-    cls = mod.VLLM
+    cls = found[1]
     if getattr(cls, "_videorag_generation_fixed", False):
         return False
     cls._select_max_new_tokens = _select_max_new_tokens
