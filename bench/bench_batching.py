@@ -1,11 +1,12 @@
-"""Batched phases (issue 20): the tiny Qwen2.5-VL on the demo, ``rag=none`` and ``rag=full``, batch_size 1 vs B.
+"""Batched phases (issue 20; re-measured for issue 24, where every video of a batch got the cell's frames): the tiny
+Qwen2.5-VL on the demo, ``rag=none`` and ``rag=full``, batch_size 1 vs B.
 
     python bench/bench_batching.py [--limit 46] [--batch 8] [--frames 4] [--out PATH]
 
 For each (rag, batch_size): one cell on a copy of a pre-extracted cache (ASR, OCR and embeddings are
 cached, decoupling replies are not: every cell generates its own), timed; inner-model calls per phase
-from metrics.json; questions per second. Then how many predictions differ between batch sizes (padding
-changes a random tiny model's argmax), and plain lmms-eval (``simple_evaluate`` on the inner adapter built
+from metrics.json; questions per second. Then how many predictions differ between batch sizes (left padding
+can flip a near-tie of the random tiny model), and plain lmms-eval (``simple_evaluate`` on the inner adapter built
 with the same batch_size) against the harness with ``rag=none``, alternated ``--reps`` times (medians).
 """
 

@@ -1,7 +1,8 @@
 """Batched phases: with ``batch_size=B`` a cell of n questions makes ceil(n/B) answer calls and at most
 as many decoupling calls, gives the same samples as ``batch_size=1`` with the scripted stand-in, sends
-whole batches through the real qwen2_5_vl adapter, refuses B>1 for adapters that assert batch 1, and a
-cell killed in the middle of an answer batch resumes with each question answered exactly once."""
+whole batches through the real qwen2_5_vl adapter, refuses B>1 for adapters that cannot batch (they assert
+batch size 1 or answer one request at a time), and a cell killed in the middle of an answer batch resumes
+with each question answered exactly once. What each request of a batch hands the model: test_batched_frames.py."""
 
 from __future__ import annotations
 

@@ -18,9 +18,9 @@ def _norm(name: str) -> str:
     return re.sub(r"[-_.]+", "-", name).lower()
 
 
-def _pins() -> dict[str, tuple[str, str]]:
+def _pins(lock: Path = LOCK) -> dict[str, tuple[str, str]]:
     """name -> (version, the whole entry with its hashes)."""
-    text = LOCK.read_text()
+    text = lock.read_text()
     entries = re.split(r"\n(?=[A-Za-z0-9])", text)
     pins = {}
     for entry in entries:
@@ -78,3 +78,28 @@ def test_the_tests_run_in_the_locked_environment():
     env = environment()
     assert env is not None and env["lock_sha256"]
     assert env["matches_lock"], f"installed packages differ from the lock: {env['not_as_locked']}"
+
+
+SERVING_LOCK = REPO / "lock" / "vllm" / "requirements.txt"
+# What vLLM 0.23.0 moves away from the main lock: torch and torchvision (its pins, lock/vllm/overrides.txt) and
+# what follows torch 2.11.0 (triton, CUDA libraries, setuptools<82), numpy<2.4 (mistral-common, a vLLM dependency).
+MOVED_BY_VLLM = {"torch", "torchvision", "triton", "setuptools", "numpy", "cuda-bindings", "cuda-toolkit"}
+
+
+def test_the_serving_lock_is_the_main_lock_plus_vllm():
+    """lock/vllm/requirements.txt: every entry hashed; vLLM 0.23.0 with the torch it pins and the main lock's
+    transformers; every package of the main lock in it, at the main lock's version unless vLLM moves it."""
+    main, serving = _pins(), _pins(SERVING_LOCK)
+    for name, (version, entry) in serving.items():
+        assert "--hash=sha256:" in entry, name
+    assert serving["vllm"][0] == "0.23.0"
+    overrides = dict(line.split("==") for line in (REPO / "lock" / "vllm" / "overrides.txt").read_text().splitlines()
+                     if line and not line.startswith("#"))
+    assert {k: serving[k][0] for k in overrides} == overrides == {"torch": "2.11.0", "torchvision": "0.26.0"}
+    assert serving["transformers"][0] == main["transformers"][0]  # the harness's and the LLaVA family's 4.57
+    assert set(main) <= set(serving), sorted(set(main) - set(serving))
+    moved = {n for n in main if main[n][0] != serving[n][0]}
+    assert moved <= MOVED_BY_VLLM | {n for n in moved if n.startswith("nvidia-")}, sorted(moved)
+    for req in _project_requirements():  # pyproject's ranges hold, torch/torchvision aside (vLLM's own pins)
+        if _norm(req.name) not in overrides:
+            assert req.specifier.contains(serving[_norm(req.name)][0], prereleases=True), req

@@ -16,7 +16,8 @@ from videorag_eval.adapter_specs import SPECS
 REPO = Path(__file__).resolve().parent.parent
 MODELS = sorted(p.stem for p in (REPO / "conf" / "model").glob("*.yaml"))
 RECIPE = {"llava_video_7b": 64, "llava_video_72b": 64}  # LLaVA-Video's lmms-eval recipe, the official scripts
-TEST_MODELS = {"text_only", "scripted", "tiny_qwen2_5_vl", "tiny_llava_onevision", "tiny_video_llava"}
+TEST_MODELS = {"text_only", "scripted", "tiny_qwen2_5_vl", "tiny_qwen2_vl", "tiny_qwen3_vl", "tiny_llava_onevision",
+               "tiny_video_llava"}
 
 
 def _adapter_default(class_path: str, arg: str):

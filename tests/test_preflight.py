@@ -121,3 +121,40 @@ def test_a_sweep_with_one_doomed_model_starts_no_cell(tmp_path):
     assert proc.returncode == 2, proc.stdout[-1500:] + proc.stderr[-1500:]
     assert "sweep of 2 cell(s)" in proc.stderr and "[package] longva" in proc.stderr
     assert _cells(results) == []
+
+
+def _fake_vllm(root: Path, version: str, requires: list[str]) -> Path:
+    """An installed vLLM as pip leaves it (its metadata, as published) whose import would fail: the pin check
+    must come first and name the mismatch."""
+    (root / "vllm").mkdir(parents=True)
+    (root / "vllm" / "__init__.py").write_text("raise ImportError('vLLM built for another torch')\n")
+    info = root / f"vllm-{version}.dist-info"
+    info.mkdir()
+    info.joinpath("METADATA").write_text("Metadata-Version: 2.1\nName: vllm\nVersion: " + version + "\n"
+                                         + "".join(f"Requires-Dist: {r}\n" for r in requires))
+    return root
+
+
+@pytest.mark.parametrize("version,requires,named", [
+    ("0.23.0", ["transformers!=5.0.*,!=5.1.*,!=5.2.*,!=5.3.*,!=5.4.*,!=5.5.0,>=4.56.0", "torch==2.11.0",
+                "torchaudio==2.11.0", "torchvision==0.26.0", 'zentorch==2.11.0.0; extra == "zen"'],
+     ["requires torch==2.11.0; torch 2.14.1 is installed", "requires torchvision==0.26.0; torchvision 0.29.1"]),
+    ("0.34.0", ["transformers<5.23,>=5.16.1", "torch==2.14.0", "torchvision==0.29.0"],
+     ["requires transformers<5.23,>=5.16.1; transformers 4.57.6 is installed", "requires torch==2.14.0"]),
+])
+def test_a_vllm_built_for_another_torch_or_transformers_is_named_with_its_environment(tmp_path, monkeypatch, version,
+                                                                                     requires, named):
+    """vLLM installed into the main lock (torch 2.14.1, transformers 4.57.6): the pre-flight names what it pins
+    against what is installed, and the fix is the serving environment's lock."""
+    import importlib
+
+    from videorag_eval.preflight import model_problems
+
+    monkeypatch.syspath_prepend(str(_fake_vllm(tmp_path, version, requires)))
+    importlib.invalidate_caches()
+    problems = model_problems("vllm", {"model": "Qwen/Qwen2.5-VL-7B-Instruct"}, "max_frame_num")
+    assert [(p.check, p.subject) for p in problems] == [("package", "vllm")], problems
+    text = problems[0].problem
+    assert f"vllm {version} requires" in text and all(n in text for n in named), text
+    assert "zentorch" not in text and "torchaudio" not in text  # an extra's pin; a package the harness does not pin
+    assert "pip install -r lock/vllm/requirements.txt" in problems[0].fix and "venv" in problems[0].fix

@@ -21,7 +21,7 @@ import pytest
 
 REPO = Path(__file__).resolve().parent.parent
 CONF = REPO / "conf" / "model"
-TINY_CONFIGS = ["tiny_qwen2_5_vl", "tiny_llava_onevision", "tiny_video_llava"]
+TINY_CONFIGS = ["tiny_qwen2_5_vl", "tiny_qwen2_vl", "tiny_qwen3_vl", "tiny_llava_onevision", "tiny_video_llava"]
 TASK, SPLIT = "tiny_task", "test"
 DOC = {"question": "What colour is the first bar?", "video": "x.mp4"}
 PROMPT = "Select the best answer. What colour is the first bar?\nA. red\nB. blue\nC. green\nD. white\nAnswer:"

@@ -6,6 +6,7 @@ changes lmms-eval code. Each fix is idempotent and names the bug it works around
 
 from __future__ import annotations
 
+import contextvars
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -283,19 +284,31 @@ def fix_text_only(adapter: str) -> bool:
     """Apply ``TEXT_ONLY_FIXES[adapter]`` (import its module and wrap the class). False if the adapter needs
     no fix or its module cannot be imported (e.g. a missing package: the adapter cannot be built either, and
     lmms-eval's own import of it reports why)."""
+    fix = TEXT_ONLY_FIXES.get(adapter)
+    found = _import_class(fix.class_path) if fix is not None else None
+    names = _import_module(fix.names_module) if found is not None else None
+    if names is None:
+        return False
+    serve_text_only(found[1], fix.answer, names)
+    return True
+
+
+def _import_module(name: str):
+    """The module, or None if it cannot be imported (e.g. a missing package: the adapter cannot be built either,
+    and lmms-eval's own import of it reports why, inside ``weights.loading``)."""
     import importlib
 
-    fix = TEXT_ONLY_FIXES.get(adapter)
-    if fix is None:
-        return False
-    module_name, class_name = fix.class_path.rsplit(".", 1)
     try:
-        module = importlib.import_module(module_name)
-        names = importlib.import_module(fix.names_module)
-    except Exception:  # noqa: BLE001 -- get_model imports it again and reports why, inside weights.loading
-        return False
-    serve_text_only(getattr(module, class_name), fix.answer, names)
-    return True
+        return importlib.import_module(name)
+    except Exception:  # noqa: BLE001
+        return None
+
+
+def _import_class(class_path: str):
+    """(module, class) of ``module.Class``, or None if the module cannot be imported (``_import_module``)."""
+    module_name, class_name = class_path.rsplit(".", 1)
+    module = _import_module(module_name)
+    return None if module is None else (module, getattr(module, class_name))
 
 
 def apply_adapter_fixes(adapter: str) -> None:
@@ -314,6 +327,12 @@ def apply_adapter_fixes(adapter: str) -> None:
     ``llava_vid``, ``longva``, ``internvl2``, ``internvl3_5``, ``video_llava``, ``llava_hf``: a request
     with no visual (the decoupling prompt, ``decouple_route: text_only``) is answered text only
     (``TEXT_ONLY_FIXES``), as the official Video-RAG code asks it.
+
+    ``qwen2_vl``, ``qwen2_5_vl``: every video of a batch is cut to ``max_num_frames`` by the adapter's own
+    rule, not only the first; ``qwen2_vl`` pads batches on the left (``BATCH_FIXES``).
+
+    ``vllm``: a request's ``max_new_tokens`` is its limit (the adapter made the config's value a floor), and
+    each SamplingParams goes only with requests that asked for it (``fix_vllm_generation``).
     """
     if adapter in NEEDS_MOVED_NAMES:
         restore_moved_transformers_names()
@@ -321,6 +340,9 @@ def apply_adapter_fixes(adapter: str) -> None:
         _fix_internvl2()
     if adapter == "video_llava":
         _fix_video_llava()
+    if adapter == "vllm":
+        fix_vllm_generation()
+    fix_batched_frames(adapter)
     fix_text_only(adapter)
 
 
@@ -339,3 +361,169 @@ def _fix_video_llava() -> None:
     if not getattr(vl.VideoLLaVA, "_videorag_fixed", False):
         vl.VideoLLaVA.tokenizer = property(lambda self: self._processor.tokenizer)
         vl.VideoLLaVA._videorag_fixed = True
+
+
+# ----------------------------------------------------------------------------- batches: every video, its frames
+#
+# lmms-eval 0.7.3's qwen2_vl and qwen2_5_vl read every video of a batch with qwen-vl-utils (2 fps, up to 768
+# frames) and then cut ``video_inputs[0]`` alone to ``max_num_frames`` (qwen2_5_vl.py / qwen2_vl.py, right after
+# ``process_vision_info``): every other video of the batch reached the model with qwen-vl-utils' own frames
+# (60-72 for the demo's 30-s videos where the cell records 8; up to 768 on Video-MME). The fix wraps the
+# module's ``process_vision_info`` name: while the adapter's ``generate_until`` runs, every video after the first
+# is cut by the adapter's own rule (``frame_sampling.qwen_trim_positions``); the first is left to the adapter,
+# which cuts it itself (the rule is not idempotent: cutting it twice would change it). qwen2_vl also passes no
+# padding side to its processor (the tokenizer's default, right, for a batch: generation would continue after the
+# padding of the shorter prompts); it pads on the left in batches, as qwen2_5_vl and qwen3_vl do. qwen3_vl needs
+# neither: it asks qwen-vl-utils for ``nframes`` per video and pads on the left.
+
+
+@dataclass(frozen=True)
+class BatchFix:
+    class_path: str          # module.Class whose generate_until (and multi-round) is wrapped
+    append_last: bool        # the adapter's rule keeps the last frame too (qwen2_5_vl) or not (qwen2_vl)
+    left_padding: bool       # the adapter passes no padding side: the tokenizer pads batches on the left
+
+
+BATCH_FIXES: dict[str, BatchFix] = {
+    "qwen2_5_vl": BatchFix(_M + "qwen2_5_vl.Qwen2_5_VL", append_last=True, left_padding=False),
+    "qwen2_vl": BatchFix(_M + "qwen2_vl.Qwen2_VL", append_last=False, left_padding=True),
+}
+# Part of the identity of the cells these fixes change (``fix_identity``): bump when a fix changes what a model gets.
+BATCH_FIX_VERSION = 1
+VLLM_FIX_VERSION = 1
+
+# (max_num_frames, append_last) of the adapter whose generate_until is running, for process_vision_info's wrapper
+_TRIM: contextvars.ContextVar[tuple[int, bool] | None] = contextvars.ContextVar("videorag_trim", default=None)
+
+
+def trim_later_videos(video_inputs, n: int, append_last: bool):
+    """Cut every video of ``video_inputs`` after the first to the adapter's ``max_num_frames`` rule (in place)."""
+    if not video_inputs:
+        return video_inputs
+    from .frame_sampling import qwen_trim_positions
+
+    for k in range(1, len(video_inputs)):
+        video = video_inputs[k]
+        if getattr(video, "ndim", 0) > 0 and video.shape[0] > 0:  # the adapter's own condition for the first
+            video_inputs[k] = video[qwen_trim_positions(int(video.shape[0]), n, append_last)]
+    return video_inputs
+
+
+def fix_batched_frames(adapter: str) -> bool:
+    """Apply ``BATCH_FIXES[adapter]`` (idempotent). False if the adapter needs none or cannot be imported."""
+    import functools
+
+    fix = BATCH_FIXES.get(adapter)
+    found = _import_class(fix.class_path) if fix is not None else None
+    if found is None:
+        return False
+    module, cls = found
+    trim = _TRIM
+    original_pvi = module.process_vision_info
+    if not getattr(original_pvi, "_videorag_trim", False):
+        @functools.wraps(original_pvi)
+        def process_vision_info(*args, **kwargs):
+            out = original_pvi(*args, **kwargs)
+            rule = trim.get()
+            if rule is not None and isinstance(out, tuple) and len(out) >= 2:
+                trim_later_videos(out[1], *rule)
+            return out
+
+        process_vision_info._videorag_trim = True
+        module.process_vision_info = process_vision_info
+    for method in ("generate_until", "generate_until_multi_round"):
+        original = cls.__dict__.get(method)
+        if original is None or getattr(original, "_videorag_batch_fix", False):
+            continue
+
+        def wrapped(self, requests, _original=original):
+            if fix.left_padding and int(self.batch_size) > 1:
+                self.processor.tokenizer.padding_side = "left"
+            token = trim.set((int(self.max_num_frames), fix.append_last))
+            try:
+                return _original(self, requests)
+            finally:
+                trim.reset(token)
+
+        wrapped = functools.wraps(original)(wrapped)
+        wrapped._videorag_batch_fix = True
+        setattr(cls, method, wrapped)
+    return True
+
+
+# ----------------------------------------------------------------------------- vLLM: generation length
+#
+# lmms-eval 0.7.3's vllm adapter sends ``max(request's max_new_tokens, its own max_new_tokens)``
+# (``_select_max_new_tokens``): the config's value is a floor, so a 16-token answer could run to 256 tokens. And
+# it builds one SamplingParams per request but hands the engine the last one for the whole batch. Fixed: a
+# request's own ``max_new_tokens`` is its limit (the adapter's value only when a request gives none), and a
+# batch is sent in runs of requests that ask for the same generation settings.
+
+
+def _select_max_new_tokens(self, request_max_new_tokens):
+    if request_max_new_tokens is None:
+        return self.max_new_tokens
+    try:
+        return int(request_max_new_tokens)
+    except (TypeError, ValueError):
+        raise ValueError(f"max_new_tokens={request_max_new_tokens!r} of a request is not an integer") from None
+
+
+def _runs_of_equal_gen_kwargs(requests) -> list[list]:
+    runs: list[list] = []
+    for req in requests:
+        if runs and runs[-1][0].arguments[1] == req.arguments[1]:
+            runs[-1].append(req)
+        else:
+            runs.append([req])
+    return runs
+
+
+def fix_vllm_generation() -> bool:
+    """Patch lmms-eval's ``VLLM`` (idempotent): the request's generation length, one SamplingParams per run."""
+    import functools
+
+    found = _import_class(_M + "vllm.VLLM")
+    if found is None:
+        return False
+    cls = found[1]
+    if getattr(cls, "_videorag_generation_fixed", False):
+        return False
+    cls._select_max_new_tokens = _select_max_new_tokens
+    original = cls.generate_until
+
+    @functools.wraps(original)
+    def generate_until(self, requests):
+        out: list = []
+        for run in _runs_of_equal_gen_kwargs(requests):
+            out.extend(original(self, run))
+        return out
+
+    cls.generate_until = generate_until
+    cls._videorag_generation_fixed = True
+    return True
+
+
+def fix_identity(adapter: str, batch_size: int) -> dict[str, int]:
+    """What the cell identity (and the decoupling reply cache) holds of these fixes: the cells they change
+    (a batch of qwen2_vl / qwen2_5_vl, every vllm cell) never share a directory with cells run before them."""
+    out = {}
+    if adapter in BATCH_FIXES and batch_size > 1:
+        out["batch_fix"] = BATCH_FIX_VERSION
+    if adapter == "vllm":
+        out["vllm_fix"] = VLLM_FIX_VERSION
+    return out
+
+
+# ----------------------------------------------------------------------------- the checkpoint's own pooling
+
+POOLING_KEYS = ("mm_spatial_pool_mode", "mm_spatial_pool_stride", "mm_newline_position")
+
+
+def checkpoint_pooling(adapter) -> dict | None:
+    """The pooling settings the loaded LLaVA-NeXT model runs with (llava_vid keeps the loaded config as ``_config``;
+    with ``overwrite=False`` they are the checkpoint's own), or None if the adapter has no such config."""
+    config = getattr(adapter, "_config", None)
+    if config is None or getattr(config, "mm_spatial_pool_mode", None) is None:
+        return None
+    return {k: getattr(config, k, None) for k in POOLING_KEYS}

@@ -62,9 +62,12 @@ class TokenBudget:
         return max(0, self.tokens - int(question_tokens))
 
     def identity(self) -> Any:
-        """What the cell identity holds: None when there is no limit (cells as before the budget existed)."""
+        """What the cell identity holds: None when there is no limit (cells as before the budget existed); a
+        budget whose tokens per frame come from the checkpoint says so (its number is known once it loads)."""
         if self.tokens is None:
             return None
+        if isinstance((self.detail or {}).get("tokens_per_frame"), str):
+            return {"mode": self.mode, "tokens": self.tokens, "per_frame": "checkpoint"}
         return {"mode": self.mode, "tokens": self.tokens}
 
     def to_dict(self) -> dict[str, Any]:
@@ -96,8 +99,31 @@ def _get(node: Any, key: str) -> Any:
         return None
 
 
-def resolve(cfg: Any) -> TokenBudget:
-    """The cell's budget from its config (``rag.token_budget``, the model's numbers, frames, max_new_tokens)."""
+def llava_tokens_per_frame(patches_per_side: int, stride: int, mode: str, newline: str) -> int:
+    """Visual tokens LLaVA-NeXT gives one video frame (its ``get_2dPool`` and ``mm_newline_position``): the vision
+    tower's ``patches_per_side`` squared, pooled by ``stride`` (average / max round down, bilinear rounds up), plus
+    a newline token per row (``grid``) or per frame (``frame``)."""
+    if mode in ("average", "max"):
+        side = patches_per_side // stride
+    elif mode == "bilinear":
+        side = -(-patches_per_side // stride)
+    else:
+        raise ValueError(f"mm_spatial_pool_mode={mode!r}: LLaVA-NeXT pools only with average, max or bilinear")
+    return side * side + {"grid": side, "frame": 1}.get(newline, 0)
+
+
+def from_checkpoint(cfg: Any) -> bool:
+    """The adapter keeps the checkpoint's own pooling (``overwrite: false``, method=official for LLaVA-Video): the
+    tokens per frame follow the checkpoint's config (``model.vision_patches_per_side`` and its pooling)."""
+    from .model_args import adapter_args
+
+    return adapter_args(cfg).get("overwrite") is False and _get(_get(cfg, "model"), "vision_patches_per_side") is not None
+
+
+def resolve(cfg: Any, pooling: dict[str, Any] | None = None) -> TokenBudget:
+    """The cell's budget from its config (``rag.token_budget``, the model's numbers, frames, max_new_tokens).
+    Where the tokens per frame follow the checkpoint (``from_checkpoint``), ``pooling`` is what its config says
+    (``adapters.checkpoint_pooling`` once the model is loaded); before that the configured number stands in."""
     setting = parse_setting(_get(_get(cfg, "rag"), "token_budget") if _get(cfg, "rag") is not None else "none")
     if setting == "none":
         return TokenBudget("none", None)
@@ -107,6 +133,16 @@ def resolve(cfg: Any) -> TokenBudget:
     context, per_frame = _get(model, "context_tokens"), _get(model, "tokens_per_frame")
     if context is None or per_frame is None:
         return TokenBudget("auto", None, {"note": "the model's context_tokens / tokens_per_frame are not set: no limit"})
+    per_frame_from: dict[str, Any] = {}
+    if from_checkpoint(cfg):
+        if pooling is None:
+            per_frame_from = {"tokens_per_frame": "the checkpoint's pooling, read when the model loads"}
+        else:
+            per_frame = llava_tokens_per_frame(int(_get(model, "vision_patches_per_side")),
+                                               int(pooling["mm_spatial_pool_stride"]),
+                                               str(pooling["mm_spatial_pool_mode"]),
+                                               str(pooling.get("mm_newline_position") or "grid"))
+            per_frame_from = {"tokens_per_frame": per_frame, "checkpoint_pooling": dict(pooling)}
     frames = int(_get(cfg, "frames") or 0)
     new_tokens = int(_get(_get(cfg, "generation"), "max_new_tokens") or 0)
     visual = frames * int(per_frame)
@@ -117,7 +153,8 @@ def resolve(cfg: Any) -> TokenBudget:
         overhead += TIME_INSTRUCTION_BASE + TIME_INSTRUCTION_PER_FRAME * frames
     left = int(context) - visual - new_tokens - overhead
     return TokenBudget("auto", max(0, left), {"context_tokens": int(context), "visual_tokens": visual,
-                                              "max_new_tokens": new_tokens, "prompt_overhead": overhead})
+                                              "max_new_tokens": new_tokens, "prompt_overhead": overhead,
+                                              **per_frame_from})
 
 
 # How documents are dropped, per kind (recorded in each question's ``aux_budget.drop_rule`` and metrics.json)

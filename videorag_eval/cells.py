@@ -33,11 +33,16 @@ def identity(cfg: DictConfig) -> dict[str, Any]:
         per_method = data["model"].pop("method_args", None)  # only the cell's method's entry matters: merged above
         if merged or per_method is not None:
             data["model"]["model_args"] = merged
+    if isinstance(data.get("model"), dict):  # our fixes of the adapter that change what its model gets (adapters.py)
+        from .adapters import fix_identity
+
+        if fixes := fix_identity(str(data["model"].get("adapter")), int(data.get("batch_size", 1) or 1)):
+            data["model"]["adapter_fixes"] = fixes
     if data.get("batch_size", 1) == 1:  # one request per call, as before batching existed: same cells
         data.pop("batch_size", None)
     for key in ("batch_arg", "max_batch_size", "batch_size"):  # how requests are sent, not what is asked
         (data.get("model") or {}).pop(key, None)
-    for key in ("context_tokens", "tokens_per_frame"):  # the budget's inputs: its resolved value is below
+    for key in ("context_tokens", "tokens_per_frame", "vision_patches_per_side"):  # the budget's inputs: its value is below
         (data.get("model") or {}).pop(key, None)
     keyframes = ((data.get("aux") or {}).get("det") or {}).get("keyframes")
     no_clip = keyframes.get("rule") == "all" or not (data.get("rag") or {}).get("det") if isinstance(keyframes, dict) else True

@@ -64,7 +64,19 @@ def build_inner(cfg: DictConfig, pipeline: AuxPipeline):
 
     with loading(f"inner model (lmms-eval adapter {m.adapter})", args.get("pretrained")):  # says why it did not load
         cls = get_model(m.adapter, force_simple=bool(m.get("force_simple", False)))
-        return cls(**args)
+        inner = cls(**args)
+    from .budget import from_checkpoint, resolve
+
+    if pipeline is not None and from_checkpoint(cfg):  # the tokens per frame follow the checkpoint's own pooling
+        from .adapters import checkpoint_pooling
+
+        pooling = checkpoint_pooling(inner)
+        if pooling is None:
+            raise RuntimeError(f"model {m.name}: the adapter keeps the checkpoint's pooling (overwrite: false) but its "
+                               "loaded config has no mm_spatial_pool_mode; set model.method_args.<method>.overwrite=true "
+                               "with model.model_args.mm_spatial_pool_mode, or use another checkpoint")
+        pipeline.budget = resolve(cfg, pooling)
+    return inner
 
 
 def build_subtitles(cfg: DictConfig, data_dir):

@@ -75,16 +75,22 @@ def qwen_vl_utils_stage(total: int, fps: float, ele: dict[str, Any] | None = Non
     return _torch_linspace_round(0, total - 1, nframes)
 
 
+def qwen_trim_positions(t: int, n: int, append_last: bool) -> list[int]:
+    """Which of qwen-vl-utils' ``t`` frames the qwen2_vl / qwen2_5_vl adapters keep for ``max_num_frames=n``:
+    ``np.unique(linspace(0, t - 1, n))``, plus the last one for qwen2_5_vl. (The adapters apply it to the first
+    video of a batch only; ``adapters.fix_batched_frames`` applies it to every other one.)"""
+    import numpy as np
+
+    sel = np.unique(np.linspace(0, t - 1, n, dtype=int))
+    if append_last and t - 1 not in sel:
+        sel = np.unique(np.append(sel, t - 1))
+    return [int(i) for i in sel]
+
+
 def _qwen_two_stage(append_last: bool) -> IndexRule:
     def rule(total: int, fps: float, n: int) -> list[int]:
-        import numpy as np
-
         first = qwen_vl_utils_stage(total, fps)
-        t = len(first)
-        sel = np.unique(np.linspace(0, t - 1, n, dtype=int))
-        if append_last and t - 1 not in sel:
-            sel = np.unique(np.append(sel, t - 1))
-        return [int(first[i]) for i in sel]
+        return [int(first[i]) for i in qwen_trim_positions(len(first), n, append_last)]
 
     return rule
 

@@ -72,6 +72,7 @@ def cell_metrics(cfg: DictConfig, records: list[dict[str, Any]], wrapper, pipeli
         "aux_retrieved": aux_counts,
         "aux_tokens_mean": round(sum(r.get("aux_tokens", 0) for r in scored) / max(len(scored), 1), 1),
         "token_budget": budget_fields(pipeline, scored),  # documents dropped to fit the model's context
+        **checkpoint_fields(cfg, wrapper),  # the checkpoint's own pooling, where the adapter keeps it (method=official)
         "decoupling": {"generated": wrapper.counts.get("decouple_generated", 0),
                        "cached": wrapper.counts.get("decouple_cached", 0),
                        **{k: v for k, v in wrapper.counts.items() if k in ("decouple_ok", "decouple_failed", "decouple_raised")}},
@@ -104,6 +105,18 @@ def decoding(records: list[dict[str, Any]], wrapper, pipeline: AuxPipeline) -> d
                 adapter["note"] = f"{len(records) - asked} questions resumed from an earlier run: answer_frames not counted"
         out["adapter"] = adapter
     return out
+
+
+def checkpoint_fields(cfg: DictConfig, wrapper) -> dict[str, Any]:
+    """``checkpoint_pooling``: the pooling the loaded checkpoint's config gave the model, where the adapter keeps it
+    (``overwrite: false``; its tokens per frame follow it): the settings the number was made with."""
+    from .budget import from_checkpoint
+
+    if not from_checkpoint(cfg):
+        return {}
+    from .adapters import checkpoint_pooling
+
+    return {"checkpoint_pooling": checkpoint_pooling(getattr(wrapper, "inner", None))}
 
 
 def budget_fields(pipeline: AuxPipeline, records: list[dict[str, Any]]) -> dict[str, Any]:

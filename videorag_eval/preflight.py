@@ -189,6 +189,8 @@ def package_problems(pkg) -> list[Problem]:
     problems = []
     if pkg.transformers_facts:
         problems += transformers_name_problems(pkg.transformers_facts, pkg.module)
+    if pkg.pins:  # before its import: vLLM on another torch fails deep inside its compiled ops
+        problems += pin_problems(pkg)
     if problems:
         return problems
     try:
@@ -196,6 +198,29 @@ def package_problems(pkg) -> list[Problem]:
     except Exception as exc:  # an import *inside* the installed package failed
         return [Problem("import", pkg.module, import_failure(pkg.module, exc), LOCK_FIX)]
     return []
+
+
+def pin_problems(pkg) -> list[Problem]:
+    """The installed ``pkg`` pins torch/torchvision/transformers that this environment does not have, or needs a
+    transformers the harness cannot run on (its own range, pyproject.toml): named, with the environment that works."""
+    from importlib.metadata import PackageNotFoundError, distribution
+
+    from .third_party import requirement_conflicts
+
+    conflicts = requirement_conflicts(_dist_name(pkg.module), pkg.pins)
+    try:  # the harness's own transformers range (videorag_eval's metadata; absent when run from a bare checkout)
+        distribution("videorag_eval")
+        conflicts += requirement_conflicts("videorag_eval", ("transformers",))
+    except PackageNotFoundError:
+        pass
+    if not conflicts:
+        return []
+    return [Problem("package", pkg.module, f"{pkg.what} does not fit this environment: " + "; ".join(conflicts),
+                    pkg.install)]
+
+
+def _dist_name(module: str) -> str:
+    return module.replace("_", "-")
 
 
 def transformers_name_problems(facts_key: str, who: str) -> list[Problem]:

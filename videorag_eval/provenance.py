@@ -9,7 +9,8 @@ from pathlib import Path
 from .weights import package_version
 
 PACKAGES = ("videorag_eval", "lmms-eval", "torch", "transformers", "sentence-transformers", "faster-whisper",
-            "ctranslate2", "easyocr", "faiss-cpu", "faiss-gpu", "decord", "av", "datasets", "hydra-core", "numpy")
+            "ctranslate2", "easyocr", "faiss-cpu", "faiss-gpu", "decord", "av", "datasets", "hydra-core", "numpy",
+            "vllm")  # vLLM's video path changes between releases: its version goes with every number it made
 
 
 def versions() -> dict[str, str | None]:
@@ -24,17 +25,20 @@ def versions() -> dict[str, str | None]:
 
 def environment() -> dict[str, object] | None:
     """Which environment produced a number: the lock file's hash and whether every package it pins is
-    installed at its pinned version (None for an installed wheel: no lock beside it)."""
+    installed at its pinned version (None for an installed wheel: no lock beside it). Where vLLM is installed,
+    the lock is the serving environment's (``lock/vllm/requirements.txt``)."""
     import hashlib
 
-    from .third_party import LOCK_FILE, locked_pins
+    from .third_party import LOCK_FILE, SERVING_LOCK_FILE, locked_pins
 
-    pins = locked_pins()
+    lock = SERVING_LOCK_FILE if package_version("vllm") is not None and SERVING_LOCK_FILE.is_file() else LOCK_FILE
+    pins = locked_pins(lock)
     if not pins:
         return None
     installed = {name: package_version(name) for name in pins}
     differs = {name: installed[name] for name, pinned in pins.items() if installed[name] != pinned}
-    return {"lock": "lock/requirements.txt", "lock_sha256": hashlib.sha256(LOCK_FILE.read_bytes()).hexdigest()[:16],
+    return {"lock": str(lock.relative_to(LOCK_FILE.parent.parent)),
+            "lock_sha256": hashlib.sha256(lock.read_bytes()).hexdigest()[:16],
             "matches_lock": not differs, "not_as_locked": dict(sorted(differs.items())[:20]), "cpu": cpu()}
 
 

@@ -14,10 +14,16 @@ from __future__ import annotations
 import importlib
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Callable
 
 LLAVA_NEXT_INSTALL = "pip install --no-deps git+https://github.com/LLaVA-VL/LLaVA-NeXT.git"
 LONGVA_INSTALL = "pip install --no-deps 'git+https://github.com/EvolvingLMMs-Lab/LongVA.git#subdirectory=longva'"
 LOCK_INSTALL = "pip install -r lock/requirements.txt"
+# vLLM pins its own torch (0.23.0: torch 2.11.0) and needs a transformers the LLaVA family cannot run on after it:
+# it has an environment of its own, locked like the main one (README "Serving backends")
+SERVING_INSTALL = ("vLLM gets its own environment, locked like the main one: python -m venv .venv-vllm && "
+                   ".venv-vllm/bin/pip install -r lock/vllm/requirements.txt && .venv-vllm/bin/pip install --no-deps -e . "
+                   "(README 'Serving backends')")
 
 
 @dataclass(frozen=True)
@@ -28,6 +34,7 @@ class Package:
     install: str
     what: str
     transformers_facts: str | None = None  # key of TRANSFORMERS_IMPORTS: names it imports from transformers
+    pins: tuple[str, ...] = ()  # packages it pins exactly: each must be installed at the version it requires
 
 
 @dataclass(frozen=True)
@@ -139,8 +146,8 @@ ADAPTER_PACKAGES: dict[str, tuple[Package, ...]] = {
     "internvl3_5": (_DECORD,),
     "video_llava": (),
     "llava_hf": (),
-    "vllm": (Package("vllm", "pip install vllm  (on a GPU node, into the locked environment: README 'Serving "
-                     "backends'; not in the lock)", "vLLM serving engine"), _DECORD),
+    "vllm": (Package("vllm", SERVING_INSTALL, "vLLM serving engine", pins=("torch", "torchvision", "transformers")),
+             _DECORD),
 }
 # Remote code (trust_remote_code) whose transformers imports are checked too.
 REMOTE_CODE_FACTS: dict[str, str] = {"internvl2": "internlm2_remote"}
@@ -187,12 +194,16 @@ def import_failure(package: str, exc: BaseException) -> str:
 LOCK_FILE = Path(__file__).resolve().parent.parent / "lock" / "requirements.txt"  # in a source checkout only
 
 
-def locked_pins() -> dict[str, str]:
-    """Package -> version pinned by ``lock/requirements.txt`` (empty for an installed wheel: no lock beside it)."""
+SERVING_LOCK_FILE = LOCK_FILE.parent / "vllm" / "requirements.txt"  # the *_vllm configs' environment
+
+
+def locked_pins(lock: Path = LOCK_FILE) -> dict[str, str]:
+    """Package -> version pinned by ``lock/requirements.txt`` (or another lock; empty for an installed wheel: no
+    lock beside it)."""
     import re
 
     try:
-        text = LOCK_FILE.read_text()
+        text = lock.read_text()
     except OSError:
         return {}
     return {name.lower(): version for name, version in
@@ -202,3 +213,41 @@ def locked_pins() -> dict[str, str]:
 def locked_version(dist: str) -> str | None:
     """The version the lock pins for ``dist`` (None without a lock)."""
     return locked_pins().get(dist.lower())
+
+
+def requirement_conflicts(dist: str, names: tuple[str, ...], requires: list[str] | None = None,
+                          installed: "Callable[[str], str | None] | None" = None) -> list[str]:
+    """For each of ``names`` that the installed distribution ``dist`` requires and this environment does not
+    satisfy: "<dist> <version> requires <requirement>; <name> <version> is installed" (or "is not installed").
+    ``requires`` / ``installed`` default to the installed metadata (given in tests)."""
+    from importlib.metadata import PackageNotFoundError
+    from importlib.metadata import requires as requires_of
+    from importlib.metadata import version as version_of
+
+    from packaging.requirements import Requirement
+    from packaging.utils import canonicalize_name
+
+    def _version(name: str) -> str | None:
+        try:
+            return version_of(name)
+        except PackageNotFoundError:
+            return None
+
+    installed = installed or _version
+    if requires is None:
+        try:
+            requires = requires_of(dist) or []
+        except PackageNotFoundError:
+            return []
+    wanted = {canonicalize_name(n) for n in names}
+    out = []
+    for line in requires:
+        req = Requirement(line)
+        if canonicalize_name(req.name) not in wanted or (req.marker is not None and not req.marker.evaluate({"extra": ""})):
+            continue
+        have = installed(req.name)
+        if have is None or not req.specifier.contains(have, prereleases=True):
+            own = installed(dist)
+            out.append(f"{dist}{' ' + own if own else ''} requires {req}; "
+                       + (f"{req.name} {have} is installed" if have else f"{req.name} is not installed"))
+    return out

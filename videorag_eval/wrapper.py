@@ -216,6 +216,7 @@ class VideoRAG(lmms):
                 outputs[i] = done["prediction"]
             else:
                 todo.append(i)
+        self._link_batch([requests[i] for i in todo])
         self._prefetch_decoupling([requests[i] for i in todo])
         asked = []  # (index, record, start time, answer request)
         try:
@@ -278,6 +279,20 @@ class VideoRAG(lmms):
             log.error("question %s: systemic failure, the cell stops (its answered questions are kept)", doc_id)
             raise
         return record
+
+    def _link_batch(self, requests: list[Instance]) -> None:
+        """Every video of the batch that the adapter would not read as video gets its link before any request of
+        the batch is built: the adapter reads every request's visuals through the first request's
+        ``doc_to_visual``, so a link made later would not reach it (the question answered without its video)."""
+        if self._video_suffixes is None or not self.is_simple:
+            return
+        for req in requests:
+            try:
+                doc_id, task, split = _doc_coords(req)
+                self._link_for_model(self._video_of(req, self.task_dict[task][split][doc_id]))
+            except Exception as exc:  # this question fails in _prepare, where it is recorded
+                if is_systemic(exc):
+                    raise
 
     def _prefetch_decoupling(self, requests: list[Instance]) -> None:
         """The batch's decoupling requests that the reply cache does not hold, in one inner call. If that
@@ -511,10 +526,12 @@ class VideoRAG(lmms):
         return Instance(request_type=req.request_type, arguments=tuple(args), idx=req.idx, metadata=dict(req.metadata))
 
     def _linked(self, req: Instance) -> Instance:
-        """The request with its videos replaced by links the adapter reads as video (``video_links``)."""
-        if not self._links or not self.is_simple or not callable(req.args[2]):
+        """The request with its videos replaced by links the adapter reads as video (``video_links``). The links
+        are read when the adapter asks for the visuals (every link of the batch made by then, ``_link_batch``):
+        an adapter reads the visuals of every request of its batch through the first request's function."""
+        if self._video_suffixes is None or not self.is_simple or not callable(req.args[2]):
             return req
-        links, original = dict(self._links), req.args[2]
+        links, original = self._links, req.args[2]
 
         def doc_to_visual(doc):
             visuals = original(doc)

@@ -45,6 +45,9 @@ def model_identity(cfg: Any, route: str) -> dict[str, Any]:
     # a text-only reply of an adapter that cannot answer one itself comes from our fix: replies cached before it
     # (e.g. llava_hf's "" under a text_only override) are never served as its replies
     fix = {"text_only_fix": TEXT_ONLY_FIX_VERSION} if route == "text_only" and str(m.adapter) in TEXT_ONLY_FIXES else {}
+    from ..adapters import fix_identity
+
+    fix.update(fix_identity(str(m.adapter), int(cfg.get("batch_size", 1) or 1)))  # replies our batch fixes change
     return {
         **fix,
         "adapter": str(m.adapter),

@@ -4,6 +4,8 @@ Each builder writes a complete checkpoint directory (config, weights, tokenizer,
 lmms-eval's real adapters load with their normal ``from_pretrained(path)`` code:
 
 - ``tiny_qwen2_5_vl``      -> adapter ``qwen2_5_vl`` (simple and chat style),
+- ``tiny_qwen2_vl``        -> adapter ``qwen2_vl``,
+- ``tiny_qwen3_vl``        -> adapter ``qwen3_vl``,
 - ``tiny_llava_onevision`` -> adapter ``llava_hf`` (simple style: ``force_simple``),
 - ``tiny_video_llava``     -> adapter ``video_llava`` (simple style only; always 8 frames).
 
@@ -195,6 +197,40 @@ TINY_MIN_PIXELS = 3136   # 56 * 56
 TINY_MAX_PIXELS = 12544  # 112 * 112
 
 
+def _qwen_tokenizer(processor_class):
+    """The tiny Qwen tokenizer (byte-level BPE with Qwen's special tokens) and the ids of those tokens."""
+    tokenizer = _wrap_tokenizer(_train_bpe(QWEN_SPECIAL, 600), QWEN_CHAT_TEMPLATE, processor_class,
+                                eos_token="<|im_end|>", pad_token="<|endoftext|>")
+    return tokenizer, {t: tokenizer.convert_tokens_to_ids(t) for t in QWEN_SPECIAL}
+
+
+def _qwen_text(tokenizer, ids: dict, **extra) -> dict:
+    """The tiny Qwen language model: hidden 64, 2 layers, 4 heads (2 key/value)."""
+    return dict(vocab_size=len(tokenizer), hidden_size=64, intermediate_size=128, num_hidden_layers=2,
+                num_attention_heads=4, num_key_value_heads=2, max_position_embeddings=4096, rope_theta=10000.0,
+                bos_token_id=ids["<|endoftext|>"], eos_token_id=ids["<|im_end|>"], pad_token_id=ids["<|endoftext|>"],
+                tie_word_embeddings=False, **extra)
+
+
+def _qwen_vision_ids(ids: dict) -> dict:
+    return dict(image_token_id=ids["<|image_pad|>"], video_token_id=ids["<|video_pad|>"],
+                vision_start_token_id=ids["<|vision_start|>"], vision_end_token_id=ids["<|vision_end|>"])
+
+
+def _save_qwen(tmp: Path, model_class, config, processor, tokenizer, ids: dict) -> None:
+    model = _seeded_model(lambda: model_class(config))
+    model.generation_config.eos_token_id = ids["<|im_end|>"]
+    model.generation_config.pad_token_id = ids["<|endoftext|>"]
+    model.save_pretrained(tmp)
+    processor.save_pretrained(tmp)
+    tokenizer.save_pretrained(tmp)
+
+
+MROPE = {"type": "mrope", "mrope_section": [2, 3, 3]}  # head dim 16: 8 rotary pairs over (time, height, width)
+QWEN2_SIZES = dict(min_pixels=TINY_MIN_PIXELS, max_pixels=TINY_MAX_PIXELS, patch_size=14, temporal_patch_size=2,
+                   merge_size=2)
+
+
 def build_tiny_qwen2_5_vl(out_dir: str | os.PathLike) -> str:
     """A tiny random Qwen2.5-VL (text hidden 64, 2 layers; vision depth 2, hidden 32) + processor."""
 
@@ -207,42 +243,90 @@ def build_tiny_qwen2_5_vl(out_dir: str | os.PathLike) -> str:
             Qwen2VLVideoProcessor,
         )
 
-        tokenizer = _wrap_tokenizer(_train_bpe(QWEN_SPECIAL, 600), QWEN_CHAT_TEMPLATE, Qwen2_5_VLProcessor,
-                                    eos_token="<|im_end|>", pad_token="<|endoftext|>")
-        ids = {t: tokenizer.convert_tokens_to_ids(t) for t in QWEN_SPECIAL}
-        image_processor = Qwen2VLImageProcessor(min_pixels=TINY_MIN_PIXELS, max_pixels=TINY_MAX_PIXELS,
-                                                patch_size=14, temporal_patch_size=2, merge_size=2)
-        video_processor = Qwen2VLVideoProcessor(min_pixels=TINY_MIN_PIXELS, max_pixels=TINY_MAX_PIXELS,
-                                                patch_size=14, temporal_patch_size=2, merge_size=2,
-                                                cap_pixels_per_frame=True)
-        processor = Qwen2_5_VLProcessor(image_processor=image_processor, tokenizer=tokenizer,
-                                        video_processor=video_processor, chat_template=QWEN_CHAT_TEMPLATE)
+        tokenizer, ids = _qwen_tokenizer(Qwen2_5_VLProcessor)
+        processor = Qwen2_5_VLProcessor(image_processor=Qwen2VLImageProcessor(**QWEN2_SIZES), tokenizer=tokenizer,
+                                        video_processor=Qwen2VLVideoProcessor(**QWEN2_SIZES, cap_pixels_per_frame=True),
+                                        chat_template=QWEN_CHAT_TEMPLATE)
         config = Qwen2_5_VLConfig(
-            text_config=dict(
-                vocab_size=len(tokenizer), hidden_size=64, intermediate_size=128, num_hidden_layers=2,
-                num_attention_heads=4, num_key_value_heads=2, max_position_embeddings=4096,
-                rope_scaling={"type": "mrope", "mrope_section": [2, 3, 3]}, rope_theta=10000.0,
-                bos_token_id=ids["<|endoftext|>"], eos_token_id=ids["<|im_end|>"],
-                pad_token_id=ids["<|endoftext|>"], max_window_layers=2, tie_word_embeddings=False,
-            ),
+            text_config=_qwen_text(tokenizer, ids, rope_scaling=MROPE, max_window_layers=2),
             vision_config=dict(
                 depth=2, hidden_size=32, intermediate_size=64, num_heads=2, in_channels=3, patch_size=14,
                 spatial_merge_size=2, temporal_patch_size=2, window_size=112, out_hidden_size=64,
                 fullatt_block_indexes=[1], tokens_per_second=2,
             ),
-            image_token_id=ids["<|image_pad|>"], video_token_id=ids["<|video_pad|>"],
-            vision_start_token_id=ids["<|vision_start|>"], vision_end_token_id=ids["<|vision_end|>"],
+            **_qwen_vision_ids(ids),
             bos_token_id=ids["<|endoftext|>"], eos_token_id=ids["<|im_end|>"], pad_token_id=ids["<|endoftext|>"],
             tie_word_embeddings=False,
         )
-        model = _seeded_model(lambda: Qwen2_5_VLForConditionalGeneration(config))
-        model.generation_config.eos_token_id = ids["<|im_end|>"]
-        model.generation_config.pad_token_id = ids["<|endoftext|>"]
-        model.save_pretrained(tmp)
-        processor.save_pretrained(tmp)
-        tokenizer.save_pretrained(tmp)
+        _save_qwen(tmp, Qwen2_5_VLForConditionalGeneration, config, processor, tokenizer, ids)
 
     return _build_atomically(out_dir, "tiny_qwen2_5_vl", write)
+
+
+def build_tiny_qwen2_vl(out_dir: str | os.PathLike) -> str:
+    """A tiny random Qwen2-VL (text hidden 64, 2 layers; vision depth 2, embed 32) + processor."""
+
+    def write(tmp: Path) -> None:
+        from transformers import (
+            Qwen2VLConfig,
+            Qwen2VLForConditionalGeneration,
+            Qwen2VLImageProcessor,
+            Qwen2VLProcessor,
+            Qwen2VLVideoProcessor,
+        )
+
+        tokenizer, ids = _qwen_tokenizer(Qwen2VLProcessor)
+        processor = Qwen2VLProcessor(image_processor=Qwen2VLImageProcessor(**QWEN2_SIZES), tokenizer=tokenizer,
+                                     video_processor=Qwen2VLVideoProcessor(**QWEN2_SIZES), chat_template=QWEN_CHAT_TEMPLATE)
+        config = Qwen2VLConfig(
+            text_config=_qwen_text(tokenizer, ids, rope_scaling=MROPE, max_window_layers=2),
+            vision_config=dict(depth=2, embed_dim=32, hidden_size=64, mlp_ratio=2, num_heads=2, in_channels=3,
+                               patch_size=14, spatial_merge_size=2, temporal_patch_size=2),
+            **_qwen_vision_ids(ids),
+            bos_token_id=ids["<|endoftext|>"], eos_token_id=ids["<|im_end|>"], pad_token_id=ids["<|endoftext|>"],
+            tie_word_embeddings=False,
+        )
+        _save_qwen(tmp, Qwen2VLForConditionalGeneration, config, processor, tokenizer, ids)
+
+    return _build_atomically(out_dir, "tiny_qwen2_vl", write)
+
+
+# Qwen3-VL's patches are 16 px (32 px per merged token): frames between 64x64 and 128x128 pixels
+TINY_QWEN3_MIN_PIXELS = 4096
+TINY_QWEN3_MAX_PIXELS = 16384
+
+
+def build_tiny_qwen3_vl(out_dir: str | os.PathLike) -> str:
+    """A tiny random Qwen3-VL (text hidden 64, 2 layers; vision depth 2, hidden 32, 16-px patches) + processor."""
+
+    def write(tmp: Path) -> None:
+        from transformers import (
+            Qwen2VLImageProcessorFast,
+            Qwen3VLConfig,
+            Qwen3VLForConditionalGeneration,
+            Qwen3VLProcessor,
+            Qwen3VLVideoProcessor,
+        )
+
+        tokenizer, ids = _qwen_tokenizer(Qwen3VLProcessor)
+        size = {"shortest_edge": TINY_QWEN3_MIN_PIXELS, "longest_edge": TINY_QWEN3_MAX_PIXELS}
+        image_processor = Qwen2VLImageProcessorFast(size=size, patch_size=16, temporal_patch_size=2, merge_size=2,
+                                                    image_mean=[0.5, 0.5, 0.5], image_std=[0.5, 0.5, 0.5])
+        video_processor = Qwen3VLVideoProcessor(size=size, patch_size=16, temporal_patch_size=2, merge_size=2)
+        processor = Qwen3VLProcessor(image_processor=image_processor, tokenizer=tokenizer,
+                                     video_processor=video_processor, chat_template=QWEN_CHAT_TEMPLATE)
+        config = Qwen3VLConfig(
+            text_config=_qwen_text(tokenizer, ids, head_dim=16, rope_scaling={
+                "rope_type": "default", "mrope_section": [2, 3, 3], "mrope_interleaved": True}),
+            vision_config=dict(depth=2, hidden_size=32, intermediate_size=64, num_heads=2, in_channels=3,
+                               patch_size=16, spatial_merge_size=2, temporal_patch_size=2, out_hidden_size=64,
+                               num_position_embeddings=64, deepstack_visual_indexes=[1]),
+            **_qwen_vision_ids(ids),
+            tie_word_embeddings=False,
+        )
+        _save_qwen(tmp, Qwen3VLForConditionalGeneration, config, processor, tokenizer, ids)
+
+    return _build_atomically(out_dir, "tiny_qwen3_vl", write)
 
 
 # --------------------------------------------------------------------------- LLaVA-OneVision
@@ -388,6 +472,8 @@ def build_tiny_video_llava(out_dir: str | os.PathLike) -> str:
 
 TINY_BUILDERS: dict[str, Callable[[str | os.PathLike], str]] = {
     "tiny_qwen2_5_vl": build_tiny_qwen2_5_vl,
+    "tiny_qwen2_vl": build_tiny_qwen2_vl,
+    "tiny_qwen3_vl": build_tiny_qwen3_vl,
     "tiny_llava_onevision": build_tiny_llava_onevision,
     "tiny_video_llava": build_tiny_video_llava,
 }
@@ -395,6 +481,8 @@ TINY_BUILDERS: dict[str, Callable[[str | os.PathLike], str]] = {
 # The lmms-eval adapter each tiny model is built for.
 TINY_ADAPTERS: dict[str, str] = {
     "tiny_qwen2_5_vl": "qwen2_5_vl",
+    "tiny_qwen2_vl": "qwen2_vl",
+    "tiny_qwen3_vl": "qwen3_vl",
     "tiny_llava_onevision": "llava_hf",
     "tiny_video_llava": "video_llava",
 }
