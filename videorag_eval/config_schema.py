@@ -97,6 +97,7 @@ class Model(Group):  # conf/model/<name>.yaml
     batch_size: Optional[Int(ge=1)] = None  # the model's default `batch_size`
     context_tokens: Optional[Int(ge=1)] = None  # rag.token_budget=auto: the LLM's context
     tokens_per_frame: Optional[Int(ge=1)] = None  # rag.token_budget=auto: visual tokens per frame
+    vision_patches_per_side: Optional[Int(ge=1)] = None  # LLaVA-NeXT: patches per frame side (checkpoint pooling)
     tiny: Optional[OneOf(*TINY_BUILDERS)] = None  # a random tiny model built offline (tests)
     model_args: Optional[dict[str, Any]] = Field(None, description="the adapter's constructor arguments (a mapping, "
                                                  "checked against the adapter by the pre-flight)")
