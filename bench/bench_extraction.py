@@ -56,7 +56,7 @@ def main() -> None:
     from videorag_eval.cache import Cache
     from videorag_eval.media import probe
     from videorag_eval.pipeline import AuxPipeline
-    from videorag_eval.settings import RagSettings
+    from videorag_eval.rag_settings import RagSettings
 
     rss_start = peak_rss_mb()
     pipeline = AuxPipeline(RagSettings(asr=True, ocr=True), cfg.aux, Cache(cache_dir), args.frames)

@@ -45,7 +45,7 @@ def run_pass(cfg, cache_dir, items):
     from videorag_eval.cache import Cache
     from videorag_eval.pipeline import AuxPipeline
     from videorag_eval.prompt import assemble
-    from videorag_eval.settings import RagSettings
+    from videorag_eval.rag_settings import RagSettings
 
     cache = Cache(cache_dir)
     pipeline = AuxPipeline(RagSettings(asr=True, ocr=True, threshold=0.3), cfg.aux, cache, int(cfg.frames))

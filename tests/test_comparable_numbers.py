@@ -339,7 +339,9 @@ def test_cli_path_subtitles_use_the_adapters_frame_num(tmp_path, monkeypatch):
     path = tmp_path / "config.yaml"
     path.write_text(OmegaConf.to_yaml(cfg, resolve=True))
     monkeypatch.setattr(factory, "build_inner", lambda cfg, pipeline: object())  # no LLaVA-NeXT here
-    parts = factory.build_wrapper_parts(str(path))
+    from videorag_eval.lmms_entry import build_wrapper_parts
+
+    parts = build_wrapper_parts(str(path))
     doc = _videomme_docs(copy)[0]
     prompt = parts["subtitles"](None, doc, "")
     # llava_vid's entry of videomme_w_subtitle.yaml: frame_num 768 -> every one of the 40 cues; the default

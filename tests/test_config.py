@@ -7,7 +7,7 @@ import pytest
 
 from helpers import REPO, compose
 from videorag_eval import cells
-from videorag_eval.settings import RagSettings
+from videorag_eval.rag_settings import RagSettings
 
 CONTRACT_MODELS = ["llava_video_7b", "llava_video_72b", "qwen2_vl_7b", "qwen2_vl_72b", "qwen2_5_vl_7b",
                    "llava_onevision_7b", "longva_7b", "internvl2_8b", "video_llava_7b", "text_only"]

@@ -112,6 +112,9 @@ def test_qwen2_5_vl_adapter_sees_the_mirrored_frames(tmp_path, monkeypatch):
 
     monkeypatch.setattr(q, "process_vision_info", tagged)
     path = ensure_tiny("tiny_qwen2_5_vl", tmp_path)
+    from videorag_eval.adapters import apply_adapter_fixes
+
+    apply_adapter_fixes("qwen2_5_vl")  # as the runner's factory does before building the adapter
     n = 8
     model = q.Qwen2_5_VL(pretrained=path, device="cpu", device_map="cpu", batch_size=1, min_pixels=3136,
                          max_pixels=12544, max_num_frames=n)

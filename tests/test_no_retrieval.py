@@ -11,7 +11,8 @@ import pytest
 from helpers import REPO, compose, read_cell, run_cell
 from videorag_eval.cells import cell_dir, identity
 from videorag_eval.records import AuxDoc
-from videorag_eval.settings import ConfigError, RagSettings, check_config
+from videorag_eval.rag_settings import RagSettings
+from videorag_eval.settings import ConfigError, check_config
 
 # Directory names of cells computed by the code before the key existed (main at 7d6ec8a): none may move.
 BEFORE = {

@@ -111,6 +111,9 @@ def _load(name: str, root: Path, force_simple: bool | None = None, frames: int =
 
     cfg = _model_cfg(name)
     path = _timed(f"build {name}", ensure_tiny, str(cfg.tiny), root)
+    from videorag_eval.adapters import apply_adapter_fixes
+
+    apply_adapter_fixes(str(cfg.adapter))  # as the runner's factory does before building the adapter
     args = OmegaConf.to_container(cfg.model_args, resolve=True)
     args["pretrained"] = path
     args[cfg.frame_arg] = int(cfg.frames_fixed or frames)

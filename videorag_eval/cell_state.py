@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from .files import write_json
+from .journal import journals
 from .result_files import UnreadableFile, read_identity
 from .settings import ConfigError
 
@@ -93,11 +94,6 @@ def check(cell: Path, wanted: dict[str, Any]) -> None:
         raise IdentityMismatch(f"cell {cell} was produced by something else than what is asked ("
                                + "; ".join(diff[:5]) + (f"; and {len(diff) - 5} more" if len(diff) > 5 else "")
                                + "): not reused; force=true re-runs it from scratch, or use another results_dir")
-
-
-def journals(cell: Path) -> list[Path]:
-    """The cell's journal files: ``journal.jsonl``, and one per rank of a data-parallel run."""
-    return sorted(cell.glob("journal*.jsonl"))
 
 
 def write_identity(cell: Path, identity: dict[str, Any]) -> None:

@@ -77,7 +77,7 @@ def identity(cfg: DictConfig) -> dict[str, Any]:
 
 
 def rag_label(rag: Any) -> str:
-    from .settings import RagSettings
+    from .rag_settings import RagSettings
 
     return RagSettings.from_cfg(rag).label()
 

@@ -2,16 +2,13 @@
 
 from __future__ import annotations
 
-from pathlib import Path
 
 from omegaconf import DictConfig, OmegaConf
 
-from .benchmarks import get_schema
 from .cache import Cache
-from .journal import Journal
 from .model_args import adapter_args
 from .pipeline import AuxPipeline
-from .settings import RagSettings
+from .rag_settings import RagSettings
 
 
 def max_frames_mb(cfg: DictConfig) -> float:
@@ -86,25 +83,3 @@ def build_subtitles(cfg: DictConfig, data_dir):
     from .subtitles import provider_for
 
     return provider_for(str(cfg.task.name), data_dir, int(cfg.frames), adapter=str(cfg.model.adapter))
-
-
-def build_wrapper_parts(config_path: str) -> dict:
-    """For ``lmms-eval --model videorag --model_args config=<cell>/config.yaml``: the wrapper's parts as
-    ``run_cell`` builds them (decoupling replies cached, subtitles for the with-subtitles arm)."""
-    from .cells import identity_digest
-    from .decoupling.cache import DecouplingCache, model_identity
-
-    cfg = OmegaConf.load(config_path)
-    pipeline = build_pipeline(cfg)
-    inner = build_inner(cfg, pipeline)
-    route = str(cfg.model.decouple_route)
-    subtitles = None
-    if pipeline.rag.subtitles:
-        from .lmms_tasks import prepare_task
-
-        subtitles = build_subtitles(cfg, prepare_task(cfg.task, cfg.cache_dir)[2])
-    return {"inner": inner, "pipeline": pipeline, "schema": get_schema(cfg.task.schema),
-            "journal": Journal(Path(config_path).parent / "journal.jsonl", cell=identity_digest(cfg)[:16]),
-            "decouple_route": route,
-            "subtitles": subtitles, "decouple_cache": DecouplingCache(pipeline.cache, model_identity(cfg, route)),
-            "batch_size": int(cfg.get("batch_size", 1))}

@@ -43,14 +43,16 @@ class SystemicFailure(RuntimeError):
     """The cell cannot produce honest numbers; it stops without metrics.json."""
 
 
+class MissingWeights(RuntimeError):
+    """A model the run needs cannot be loaded: the run stops (it would fail every question)."""
+
+
 def is_data_failure(record: dict[str, Any]) -> bool:
     return bool(record.get("error")) and record.get("error_kind") in DATA_KINDS
 
 
 def is_systemic(exc: BaseException) -> bool:
     """Errors that would hit every question alike: never recorded as one question's failure."""
-    from .weights import MissingWeights
-
     if isinstance(exc, (MissingWeights, MemoryError, ImportError, SystemicFailure)):
         return True
     if isinstance(exc, OSError) and exc.errno in _SYSTEMIC_ERRNOS:  # not the video's fault: never asr_failed

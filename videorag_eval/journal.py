@@ -27,6 +27,11 @@ from .failures import DATA_KINDS
 log = logging.getLogger(__name__)
 
 
+def journals(cell: Path) -> list[Path]:
+    """The cell's journal files: ``journal.jsonl``, and one per rank of a data-parallel run."""
+    return sorted(cell.glob("journal*.jsonl"))
+
+
 class Journal:
     def __init__(self, path: str | os.PathLike[str], siblings: bool = False, cell: str | None = None):
         self.path = Path(path)
@@ -40,8 +45,6 @@ class Journal:
     def files(self) -> list[Path]:
         if not self.siblings:
             return [self.path] if self.path.exists() else []
-        from .cell_state import journals
-
         return journals(self.path.parent)
 
     def reload(self) -> None:

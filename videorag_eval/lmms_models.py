@@ -9,7 +9,7 @@ def manifests():
     from lmms_eval.models.registry_v2 import ModelManifest
 
     return [
-        ModelManifest(model_id="videorag", simple_class_path="videorag_eval.wrapper.VideoRAG"),
+        ModelManifest(model_id="videorag", simple_class_path="videorag_eval.lmms_entry.ConfiguredVideoRAG"),
         ModelManifest(model_id="videorag_text_only", simple_class_path="videorag_eval.models.text_only.TextOnlyMatcher"),
         ModelManifest(model_id="videorag_scripted", simple_class_path="videorag_eval.models.scripted.ScriptedLVLM"),
     ]

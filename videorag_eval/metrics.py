@@ -8,7 +8,7 @@ from omegaconf import DictConfig
 
 from .benchmarks import get_schema
 from .pipeline import AuxPipeline
-from .settings import RagSettings
+from .rag_settings import RagSettings
 
 
 def score_fields(cfg: DictConfig, records: list[dict[str, Any]]) -> tuple[dict[str, Any], list[dict[str, Any]]]:
@@ -114,9 +114,8 @@ def checkpoint_fields(cfg: DictConfig, wrapper) -> dict[str, Any]:
 
     if not from_checkpoint(cfg):
         return {}
-    from .adapters import checkpoint_pooling
-
-    return {"checkpoint_pooling": checkpoint_pooling(getattr(wrapper, "inner", None))}
+    pooling = getattr(wrapper, "checkpoint_pooling", None)  # the lmms-eval edge reads it off the loaded adapter
+    return {"checkpoint_pooling": pooling() if callable(pooling) else None}
 
 
 def budget_fields(pipeline: AuxPipeline, records: list[dict[str, Any]]) -> dict[str, Any]:

@@ -23,8 +23,8 @@ from .prompt import render_block, render_det_block
 from .query import query_texts
 from .records import AuxDoc, DecoupledRequest, FrameSample, Question
 from .retrieval import EncoderSettings, TextEncoder, retrieve
-from .settings import RagSettings
-from .weights import MissingWeights
+from .rag_settings import RagSettings
+from .failures import MissingWeights
 
 log = logging.getLogger(__name__)
 

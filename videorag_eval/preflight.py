@@ -107,7 +107,8 @@ class Preflight:
 
     def weight(self, what: str, name: str, kind: str) -> list[Problem]:
         """Is the weight ``name`` loadable here: packaged, a local path, in the HF cache, or on a reachable hub."""
-        from .weights import PREFIX, MissingWeights, resolve
+        from .failures import MissingWeights
+        from .weights import PREFIX, resolve
 
         if name.startswith(PREFIX):
             try:
@@ -285,7 +286,7 @@ def _refuses_extra_kwargs(cls: type) -> bool:
 def cell_weights(cfg: Any, inner_model: bool = True) -> list[tuple[str, str, str]]:
     """(what, name, kind) of every weight the cell will load (the LVLM's when ``inner_model``); kind: hf |
     whisper | easyocr."""
-    from .settings import RagSettings
+    from .rag_settings import RagSettings
 
     rag = RagSettings.from_cfg(cfg.rag)
     aux = cfg.get("aux") or {}

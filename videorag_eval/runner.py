@@ -128,7 +128,7 @@ def _evaluate(cfg: DictConfig, cell: Path) -> Path:
         log.info("resuming %s: %d question(s) already answered", cell, len(journal))
     pipeline = build_pipeline(cfg)
     if pipeline.require_cache:  # fail fast, before the LVLM loads, naming what is not extracted
-        from .extract import verify_cached
+        from .extraction import verify_cached
 
         verify_cached(cfg, pipeline)
     subtitles = None

@@ -17,13 +17,14 @@ with the job's log. Cells that finished or failed keep their own files as the tr
 from __future__ import annotations
 
 import argparse
-import fcntl
 import json
 import os
 import sys
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
+
+from .cell_lock import lock_holder
 
 STATES = ("finished", "running", "failed", "interrupted", "pending", "submitted", "unreadable")
 ALWAYS_COUNTED = ("finished", "running", "failed", "interrupted")  # the others are counted when present
@@ -39,28 +40,6 @@ class CellStatus:
     n_failed: int | None = None
     detail: str = ""  # failed: the error; running: who holds the lock; unreadable: the file and why
     extra: dict[str, Any] = field(default_factory=dict)
-
-
-def lock_holder(cell: Path) -> dict[str, Any] | None:
-    """The lock's content if some process holds the cell's ``.lock`` flock, else None."""
-    path = cell / ".lock"
-    try:
-        fd = os.open(path, os.O_RDONLY)
-    except FileNotFoundError:
-        return None
-    try:
-        try:
-            fcntl.flock(fd, fcntl.LOCK_SH | fcntl.LOCK_NB)
-        except BlockingIOError:
-            try:
-                holder = json.loads(path.read_text() or "{}")
-            except (OSError, ValueError):
-                return {}
-            return holder if isinstance(holder, dict) else {}
-        fcntl.flock(fd, fcntl.LOCK_UN)
-        return None
-    finally:
-        os.close(fd)
 
 
 def answered_questions(cell: Path) -> set[int]:

@@ -41,7 +41,7 @@ def plan(config_loader: Any, sweep_config: DictConfig, job_overrides: Sequence[S
     ``rag=subtitles``, which MLVU cannot have)."""
     from .cells import cell_dir, is_finished
     from .settings import ConfigError, check_config
-    from .status import lock_holder
+    from .cell_lock import lock_holder
 
     planned: list[PlannedJob] = []
     seen: dict[Path, int] = {}

@@ -11,6 +11,8 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
+from .failures import MissingWeights
+
 PREFIX = "packaged:"
 
 
@@ -34,10 +36,6 @@ class PackagedWeights:
         if not root.exists():
             raise MissingWeights(f"{PREFIX}{self.id}: {root} does not exist; reinstall {self.distribution}")
         return root
-
-
-class MissingWeights(RuntimeError):
-    """A model the run needs cannot be loaded: the run stops (it would fail every question)."""
 
 
 @contextmanager

@@ -52,25 +52,19 @@ class VideoRAG(lmms):
     """lmms-eval model ``videorag``.
 
     From Python: ``VideoRAG(inner=..., pipeline=..., schema=..., journal=...)``.
-    From the lmms-eval CLI: ``--model videorag --model_args config=<cell>/config.yaml`` rebuilds the
-    inner model and the pipeline from a resolved videorag_eval config.
+    From the lmms-eval CLI: ``--model videorag --model_args config=<cell>/config.yaml`` builds
+    ``lmms_entry.ConfiguredVideoRAG``, which rebuilds these parts from a cell's resolved config.
     """
 
-    def __init__(self, config: str | None = None, *, inner: lmms | None = None, pipeline: AuxPipeline | None = None,
+    def __init__(self, *, inner: lmms | None = None, pipeline: AuxPipeline | None = None,
                  schema: Schema | None = None, journal: Journal | None = None, decouple_route: str = "text_only",
                  subtitles: Callable[[Question, dict], list] | None = None, progress: bool = True,
                  decouple_cache: DecouplingCache | None = None, data_parallel: Any = None, batch_size: int = 1,
                  **_: Any) -> None:
         super().__init__()
-        if config is not None:
-            from .factory import build_wrapper_parts
-
-            parts = build_wrapper_parts(config)
-            inner, pipeline, schema, journal = parts["inner"], parts["pipeline"], parts["schema"], parts["journal"]
-            decouple_route, subtitles, decouple_cache = parts["decouple_route"], parts["subtitles"], parts["decouple_cache"]
-            batch_size = parts["batch_size"]
         if inner is None or pipeline is None or schema is None:
-            raise ValueError("videorag needs an inner model, a pipeline and a schema (or config=<path to config.yaml>)")
+            raise ValueError("videorag needs an inner model, a pipeline and a schema (or, from lmms-eval's CLI, "
+                             "config=<path to config.yaml>)")
         self.inner = inner
         self.pipeline = pipeline
         self.schema = schema
@@ -151,6 +145,12 @@ class VideoRAG(lmms):
                 "inner_calls": {phase: len(sizes) for phase, sizes in self.calls.items()},
                 "batch_sizes": {phase: {str(k): v for k, v in sorted(Counter(sizes).items())}
                                 for phase, sizes in self.calls.items()}}
+
+    def checkpoint_pooling(self) -> dict | None:
+        """The pooling settings the loaded inner LLaVA-NeXT model runs with (``adapters.checkpoint_pooling``), or None."""
+        from .adapters import checkpoint_pooling
+
+        return checkpoint_pooling(self.inner)
 
     def adapter_decoding(self) -> dict[str, Any]:
         """For metrics.json (``decoding.adapter``): requests with the video handed to the inner adapter, per phase."""

@@ -12,7 +12,8 @@ from videorag_eval.decoupling.parse import fallback_request
 from videorag_eval.journal import Journal
 from videorag_eval.metrics import score_fields
 from videorag_eval.records import Question
-from videorag_eval.weights import MissingWeights, loading
+from videorag_eval.failures import MissingWeights
+from videorag_eval.weights import loading
 
 
 @pytest.mark.parametrize("task", ["mlvu", "videomme", "longvideobench"])

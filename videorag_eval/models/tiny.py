@@ -491,15 +491,11 @@ TINY_ADAPTERS: dict[str, str] = {
 def ensure_tiny(name: str, cache_root: str | os.PathLike) -> str:
     """Build the tiny model ``name`` into ``<cache_root>/tiny_models/<name>`` once; return its path.
 
-    Also applies ``apply_adapter_fixes`` for the model's adapter (see ``TINY_ADAPTERS``), so the
-    returned path works with that adapter straight away.
+    The model's adapter (``TINY_ADAPTERS``) needs the harness's fixes as any real model of that family does:
+    whoever builds the adapter applies them (``lmms.factory.build_inner`` does).
     """
     try:
         builder = TINY_BUILDERS[name]
     except KeyError:
         raise ValueError(f"unknown tiny model {name!r}; known: {sorted(TINY_BUILDERS)}") from None
-    path = builder(Path(cache_root) / "tiny_models" / name)
-    from ..adapters import apply_adapter_fixes
-
-    apply_adapter_fixes(TINY_ADAPTERS[name])
-    return path
+    return builder(Path(cache_root) / "tiny_models" / name)
