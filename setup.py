@@ -1,7 +1,7 @@
 """Packaging: the top-level ``conf/`` and ``tasks/`` folders ship inside the wheel as
 ``videorag_eval/conf`` and ``videorag_eval/tasks`` (every file of every sub-folder), so an installed
 package finds its Hydra configs, task YAMLs and demo data without the source tree
-(``videorag_eval.resources``). Everything else is in pyproject.toml."""
+(``videorag_eval.core.resources``). Everything else is in pyproject.toml."""
 
 from pathlib import Path
 

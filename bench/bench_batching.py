@@ -28,7 +28,7 @@ from bench_harness import plain_lmms_eval
 
 
 def _cell(tmp: Path, cache0: Path, rag: str, batch: int, args) -> dict:
-    from videorag_eval.runner import run_cell
+    from videorag_eval.cell.runner import run_cell
 
     cache = tmp / f"cache_{rag}_{batch}"
     shutil.copytree(cache0, cache, dirs_exist_ok=True)
@@ -50,8 +50,8 @@ def _overhead(tmp: Path, batch: int, args) -> dict:
     cfg = compose("model=tiny_qwen2_5_vl", "task=demo", "rag=none", f"frames={args.frames}", f"limit={args.limit}",
                   f"batch_size={batch}", f"results_dir={tmp / 'ovh_results'}", f"cache_dir={tmp / 'ovh_cache'}",
                   "force=true")
-    from videorag_eval.lmms_tasks import configure_environment, prepare_task
-    from videorag_eval.runner import run_cell
+    from videorag_eval.lmms.tasks import configure_environment, prepare_task
+    from videorag_eval.cell.runner import run_cell
 
     configure_environment(cfg.cache_dir)
     lmms_task, include_path, _ = prepare_task(cfg.task, cfg.cache_dir)

@@ -2,7 +2,7 @@
 
 import time
 
-from videorag_eval.decoupling.parse import parse_decoupling
+from videorag_eval.method.decoupling.parse import parse_decoupling
 
 CASES = {"braces": "x { y " * 2000, "brackets": "{[" * 3000, "keys": '{"a": 1, ' * 500, "det": '{"DET": [' + '"a", ' * 2000}
 

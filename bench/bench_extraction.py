@@ -24,7 +24,7 @@ def compose(*overrides):
     from hydra import compose as hydra_compose
     from hydra import initialize_config_dir
 
-    from videorag_eval.resources import CONF_DIR
+    from videorag_eval.core.resources import CONF_DIR
 
     with initialize_config_dir(config_dir=str(CONF_DIR), version_base="1.3"):
         return hydra_compose("config", overrides=list(overrides))
@@ -53,10 +53,10 @@ def main() -> None:
         overrides += [f"aux.ocr.batch_frames={args.frames}", "aux.asr.audio_window=0"]
     cfg = compose(*overrides)
 
-    from videorag_eval.cache import Cache
-    from videorag_eval.media import probe
-    from videorag_eval.pipeline import AuxPipeline
-    from videorag_eval.rag_settings import RagSettings
+    from videorag_eval.store.cache import Cache
+    from videorag_eval.method.media import probe
+    from videorag_eval.method.pipeline import AuxPipeline
+    from videorag_eval.method.rag_settings import RagSettings
 
     rss_start = peak_rss_mb()
     pipeline = AuxPipeline(RagSettings(asr=True, ocr=True), cfg.aux, Cache(cache_dir), args.frames)

@@ -25,7 +25,7 @@ def plain_lmms_eval(cfg, lmms_task: str, include_path: str, batch_size: int = 1)
     from lmms_eval.evaluator import simple_evaluate
     from lmms_eval.tasks import TaskManager
 
-    from videorag_eval.factory import build_inner, build_pipeline
+    from videorag_eval.lmms.factory import build_inner, build_pipeline
 
     t0 = time.perf_counter()
     inner = build_inner(cfg, build_pipeline(cfg))
@@ -54,8 +54,8 @@ def main() -> None:
     cfg = compose(f"model={args.model}", "task=demo", "rag=none", f"frames={args.frames}", f"limit={args.limit}",
                   f"results_dir={tmp / 'results'}", f"cache_dir={tmp / 'cache'}", "force=true")
 
-    from videorag_eval.lmms_tasks import configure_environment, prepare_task
-    from videorag_eval.runner import run_cell
+    from videorag_eval.lmms.tasks import configure_environment, prepare_task
+    from videorag_eval.cell.runner import run_cell
 
     configure_environment(cfg.cache_dir)
     lmms_task, include_path, _ = prepare_task(cfg.task, cfg.cache_dir)

@@ -27,7 +27,7 @@ def reads(stats) -> int:
 def questions(video: str, n: int):
     import pandas as pd
 
-    from videorag_eval.records import DecoupledRequest, Question
+    from videorag_eval.core.records import DecoupledRequest, Question
 
     df = pd.read_parquet(REPO / "tasks" / "demo" / "data" / "videomme" / "test-00000-of-00001.parquet")
     out = []
@@ -42,10 +42,10 @@ def questions(video: str, n: int):
 
 
 def run_pass(cfg, cache_dir, items):
-    from videorag_eval.cache import Cache
-    from videorag_eval.pipeline import AuxPipeline
-    from videorag_eval.prompt import assemble
-    from videorag_eval.rag_settings import RagSettings
+    from videorag_eval.store.cache import Cache
+    from videorag_eval.method.pipeline import AuxPipeline
+    from videorag_eval.method.prompt import assemble
+    from videorag_eval.method.rag_settings import RagSettings
 
     cache = Cache(cache_dir)
     pipeline = AuxPipeline(RagSettings(asr=True, ocr=True, threshold=0.3), cfg.aux, cache, int(cfg.frames))

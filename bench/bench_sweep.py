@@ -30,8 +30,8 @@ RAG = {"none": "rag=none", "subtitles": "rag=subtitles", "asr": "rag=asr", "ocr"
 
 
 def run(overrides, only_finished=False):
-    from videorag_eval import cells
-    from videorag_eval.runner import run_cell
+    from videorag_eval.cell import identity as cells
+    from videorag_eval.cell.runner import run_cell
 
     cfg = compose(*overrides)
     if only_finished and not cells.is_finished(cells.cell_dir(cfg)):
@@ -167,8 +167,8 @@ def _embed_cost() -> float:
     """Seconds per text for the packaged MiniLM on this machine (batch 32, demo-like texts)."""
     import tempfile
 
-    from videorag_eval.cache import Cache
-    from videorag_eval.retrieval import EncoderSettings, TextEncoder
+    from videorag_eval.store.cache import Cache
+    from videorag_eval.method.retrieval import EncoderSettings, TextEncoder
 
     with tempfile.TemporaryDirectory() as tmp:
         enc = TextEncoder(EncoderSettings(kind="sentence_transformers", model="packaged:all-MiniLM-L6-v2"), Cache(tmp))

@@ -13,10 +13,10 @@ import contextlib
 
 @contextlib.contextmanager
 def naive_mode():
-    from videorag_eval import cache_packs
-    from videorag_eval.decoupling import cache as dcache
-    from videorag_eval.extractors.asr import WhisperASR
-    from videorag_eval.pipeline import AuxPipeline
+    from videorag_eval.store import packs as cache_packs
+    from videorag_eval.method.decoupling import cache as dcache
+    from videorag_eval.method.extractors.asr import WhisperASR
+    from videorag_eval.method.pipeline import AuxPipeline
 
     saved = (cache_packs.PackStore.get, cache_packs.PackStore.put, cache_packs.PackStore.known,
              AuxPipeline.augment, dcache.DecouplingCache.reply)

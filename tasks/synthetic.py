@@ -65,7 +65,7 @@ def _srt_to_lvb(path: Path) -> list[dict]:
     Video-MME SRT; a malformed cue raises SubtitleError naming the file and the cue."""
     import srt
 
-    from videorag_eval.subtitles import read_srt
+    from videorag_eval.benchmarks.subtitles import read_srt
 
     def stamp(t) -> str:
         return srt.timedelta_to_srt_timestamp(t).replace(",", ".")

@@ -21,14 +21,14 @@ def demo_data() -> Path:
 @pytest.fixture(scope="session")
 def session_cache(tmp_path_factory):
     """One extraction cache shared by the slow tests, so real models run once per session."""
-    from videorag_eval.cache import Cache
+    from videorag_eval.store.cache import Cache
 
     return Cache(tmp_path_factory.mktemp("cache"))
 
 
 @pytest.fixture(scope="session")
 def minilm_encoder(session_cache):
-    from videorag_eval.retrieval import EncoderSettings, TextEncoder
+    from videorag_eval.method.retrieval import EncoderSettings, TextEncoder
 
     return TextEncoder(EncoderSettings(kind="sentence_transformers", model="packaged:all-MiniLM-L6-v2", device="cpu"),
                        session_cache)

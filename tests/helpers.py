@@ -7,7 +7,7 @@ from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
 
-from videorag_eval.resources import CONF_DIR  # noqa: E402
+from videorag_eval.core.resources import CONF_DIR  # noqa: E402
 
 
 def compose(*overrides: str):
@@ -19,7 +19,7 @@ def compose(*overrides: str):
 
 
 def run_cell(*overrides: str) -> Path:
-    from videorag_eval.runner import run_cell as _run
+    from videorag_eval.cell.runner import run_cell as _run
 
     return _run(compose(*overrides))
 

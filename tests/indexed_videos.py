@@ -81,7 +81,7 @@ def expected_indices(adapter: str, model_args: dict, video: Path, n: int) -> lis
     """What ``frame_sampling`` gives OCR and DET for this video (the mirrored rule, on the container's frames)."""
     from decord import VideoReader
 
-    from videorag_eval.frame_sampling import index_rule
+    from videorag_eval.runtime.frame_sampling import index_rule
 
     vr = VideoReader(str(video))
     return index_rule(adapter, model_args)[1](len(vr), float(vr.get_avg_fps()), n)

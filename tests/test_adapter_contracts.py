@@ -17,8 +17,8 @@ from pathlib import Path
 import pytest
 import yaml
 
-from videorag_eval.adapter_specs import SPECS, route_error
-from videorag_eval.adapters import BATCH_FIXES, TEXT_ONLY_FIXES
+from videorag_eval.runtime.adapter_specs import SPECS, route_error
+from videorag_eval.lmms.adapters import BATCH_FIXES, TEXT_ONLY_FIXES
 
 REPO = Path(__file__).resolve().parent.parent
 CONFIGS = sorted((REPO / "conf" / "model").glob("*.yaml"))
@@ -233,7 +233,7 @@ def test_every_lvlm_decouples_text_only_as_the_official_code(path):
 
 
 # The source line that decides that an adapter itself cannot answer a request with no visual (our fix,
-# videorag_eval.adapters.TEXT_ONLY_FIXES, answers it instead).
+# videorag_eval.lmms.adapters.TEXT_ONLY_FIXES, answers it instead).
 NO_TEXT_ONLY_EVIDENCE = {
     "llava_vid": "if len(visuals) == 1:",
     "longva": "if type(visual[0]) is PIL.Image.Image:",
@@ -351,8 +351,8 @@ def test_text_only_route_for_an_adapter_that_cannot_is_refused_before_any_work(m
 
     from helpers import compose
 
-    from videorag_eval import adapter_specs
-    from videorag_eval.settings import ConfigError, check_config
+    from videorag_eval.runtime import adapter_specs
+    from videorag_eval.cell.settings import ConfigError, check_config
 
     check_config(compose("model=internvl2_8b"))  # text_only: through our fix
     check_config(compose("model=internvl2_8b", "model.decouple_route=with_video"))  # a possible choice

@@ -2,7 +2,7 @@
 
 - LLaVA-NeXT's ``llava`` and LongVA's ``longva`` (git-only packages, not installable here) import a list
   of names from transformers; every one must resolve once the fix is applied (the list of (module, name)
-  facts was read from their sources, ``videorag_eval/third_party.py``);
+  facts was read from their sources, ``videorag_eval/runtime/third_party.py``);
 - InternVL2's remote InternLM2 code subclasses ``PreTrainedModel`` without ``GenerationMixin`` and keeps a
   legacy tuple cache: ``give_generate`` makes ``generate`` work and match a greedy loop without cache.
   The remote code comes from the hub, so a small causal LM of our own with the same two traits stands in.
@@ -17,8 +17,8 @@ import pytest
 torch = pytest.importorskip("torch")
 transformers = pytest.importorskip("transformers")
 
-from videorag_eval import adapters  # noqa: E402
-from videorag_eval.third_party import TRANSFORMERS_IMPORTS, unresolved_transformers_names  # noqa: E402
+from videorag_eval.lmms import adapters  # noqa: E402
+from videorag_eval.runtime.third_party import TRANSFORMERS_IMPORTS, unresolved_transformers_names  # noqa: E402
 
 
 def test_moved_names_are_missing_without_the_fix_and_restored_with_it():

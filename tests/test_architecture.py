@@ -1,5 +1,6 @@
-"""The house rules a newcomer relies on: no import circle between the package's modules (lazy,
-function-level imports included), and ``import videorag_eval`` stays light."""
+"""The house rules a newcomer relies on: the package's folders form layers and imports run one way only
+(down), no import circle between the package's modules (lazy, function-level imports included), and
+``import videorag_eval`` stays light."""
 
 import ast
 import subprocess
@@ -65,10 +66,44 @@ def find_cycle(graph: dict[str, set[str]]) -> list[str] | None:
     return None
 
 
+# The package's folders, lowest first: a module may import from its own folder and from folders before it, never
+# from one after it (ARCHITECTURE.md draws the same order). Top-level modules are the command-line entry points.
+LAYERS = ("core", "store", "runtime", "method", "benchmarks", "scoring", "report", "models", "lmms", "cell", "sweep",
+          "<cli>")
+CLI = ("__main__", "extract", "status", "doctor")
+
+
+def layer_of(module: str) -> str:
+    parts = module.split(".")[1:]
+    if not parts or (len(parts) == 1 and parts[0] in CLI):
+        return "<cli>"
+    return parts[0]
+
+
+def upward_imports(graph: dict[str, set[str]]) -> list[str]:
+    rank = {name: i for i, name in enumerate(LAYERS)}
+    return sorted(f"{a} -> {b} ({layer_of(a)} imports {layer_of(b)})" for a, targets in graph.items() for b in targets
+                  if rank[layer_of(b)] > rank[layer_of(a)])
+
+
+def test_every_module_is_in_a_layer():
+    """A new folder or top-level module must be given its place in LAYERS (and in ARCHITECTURE.md)."""
+    assert sorted(m for m in import_graph() if layer_of(m) not in LAYERS) == []
+
+
+def test_imports_run_down_the_layers_only():
+    assert upward_imports(import_graph()) == []
+
+
+def test_the_layer_check_finds_a_planted_upward_import():
+    graph = {"videorag_eval.method.pipeline": {"videorag_eval.cell.runner"}, "videorag_eval.cell.runner": set()}
+    assert upward_imports(graph) == ["videorag_eval.method.pipeline -> videorag_eval.cell.runner (method imports cell)"]
+
+
 def test_the_graph_sees_imports():
     graph = import_graph()
-    assert "videorag_eval.factory" in graph["videorag_eval.runner"]
-    assert "videorag_eval.detection.pipeline" in graph["videorag_eval.pipeline"]  # a lazy import counts too
+    assert "videorag_eval.lmms.factory" in graph["videorag_eval.cell.runner"]
+    assert "videorag_eval.method.detection.pipeline" in graph["videorag_eval.method.pipeline"]  # a lazy import counts too
 
 
 def test_no_import_cycle_between_modules():
@@ -80,7 +115,7 @@ def test_cycle_finder_finds_a_planted_cycle():
 
 
 def test_import_videorag_eval_is_light():
-    code = ("import sys, videorag_eval, videorag_eval.settings, videorag_eval.cells; "
+    code = ("import sys, videorag_eval, videorag_eval.cell.settings, videorag_eval.cell.identity; "
             "print(sorted(m for m in ('torch', 'transformers', 'lmms_eval', 'faiss', 'cv2') if m in sys.modules))")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "[]"

@@ -6,8 +6,8 @@ shows the decision through the language each window was actually given, on real 
 
 import pytest
 
-from videorag_eval.cache import Cache, make_key
-from videorag_eval.extractors.asr import ASRSettings, WhisperASR
+from videorag_eval.store.cache import Cache, make_key
+from videorag_eval.method.extractors.asr import ASRSettings, WhisperASR
 
 pytestmark = pytest.mark.slow
 

@@ -89,7 +89,7 @@ def test_a_cell_killed_inside_an_answer_batch_answers_each_question_once(tmp_pat
 
 
 def test_a_batch_larger_than_the_adapter_allows_is_refused():
-    from videorag_eval.settings import ConfigError, check_config
+    from videorag_eval.cell.settings import ConfigError, check_config
 
     with pytest.raises(ConfigError, match=r"batch_size=4 is not allowed for model=llava_video_7b; allowed: 1 to 1"):
         check_config(compose("model=llava_video_7b", "batch_size=4"))
@@ -97,7 +97,7 @@ def test_a_batch_larger_than_the_adapter_allows_is_refused():
 
 
 def test_batch_size_one_keeps_the_cells_identity():
-    from videorag_eval.cells import cell_dir
+    from videorag_eval.cell.identity import cell_dir
 
     assert cell_dir(compose("batch_size=1")) == cell_dir(compose())
     assert cell_dir(compose("batch_size=2")) != cell_dir(compose())

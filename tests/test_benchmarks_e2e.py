@@ -93,14 +93,14 @@ def test_subtitles_arm_videomme_does_not_depend_on_the_cells_frames(copies, resu
 
 
 def test_mlvu_has_no_subtitles_arm(copies, results, e2e_cache):
-    from videorag_eval.settings import ConfigError
+    from videorag_eval.cell.settings import ConfigError
 
     with pytest.raises(ConfigError, match="MLVU ships no subtitles"):
         run_cell("task=mlvu", f"task.data_dir={copies['mlvu']}", "rag=subtitles", f"results_dir={results}")
 
 
 def test_a_data_dir_with_the_wrong_layout_names_what_is_missing(tmp_path):
-    from videorag_eval.preflight import PreflightFailed
+    from videorag_eval.cell.preflight import PreflightFailed
 
     with pytest.raises(PreflightFailed, match="lvb_val.json") as refused:  # the pre-flight lists it with the rest
         run_cell("task=longvideobench", f"task.data_dir={tmp_path}", f"results_dir={tmp_path}")

@@ -3,7 +3,7 @@ import os
 
 import numpy as np
 
-from videorag_eval.cache import Cache, make_key
+from videorag_eval.store.cache import Cache, make_key
 
 
 def test_key_is_order_independent_and_setting_sensitive():

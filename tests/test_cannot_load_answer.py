@@ -51,7 +51,7 @@ class FailsToLoadOneVideo(lmms):
 
 
 def test_the_can_not_load_answer_is_an_unreadable_video_failure(monkeypatch, tmp_path):
-    from videorag_eval import runner
+    from videorag_eval.cell import runner
 
     monkeypatch.setattr(runner, "build_inner", lambda cfg, pipeline: FailsToLoadOneVideo())
     cell = runner.run_cell(compose("rag=none", "limit=8", f"results_dir={tmp_path}"))

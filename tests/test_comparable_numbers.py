@@ -14,8 +14,8 @@ from helpers import compose, read_cell, run_cell
 from test_adapter_contracts import _init_params, _source_of
 from test_detection_models import tiny_clip  # noqa: F401  (fixture)
 
-from videorag_eval.adapter_specs import SPECS
-from videorag_eval.cache import Cache
+from videorag_eval.runtime.adapter_specs import SPECS
+from videorag_eval.store.cache import Cache
 
 REPO = Path(__file__).resolve().parent.parent
 
@@ -24,9 +24,9 @@ REPO = Path(__file__).resolve().parent.parent
 
 @pytest.mark.parametrize("model", ["llava_video_7b", "llava_video_72b"])
 def test_official_llava_video_gets_bf16_and_the_time_instruction(model):
-    from videorag_eval.cells import cell_dir, identity
-    from videorag_eval.decoupling.cache import model_identity
-    from videorag_eval.model_args import adapter_args, apply_method_args
+    from videorag_eval.cell.identity import cell_dir, identity
+    from videorag_eval.lmms.decoupling_cache import model_identity
+    from videorag_eval.runtime.model_args import adapter_args, apply_method_args
 
     official, default, paper = (compose(f"model={model}", f"method={m}", "task=videomme") for m in ("official", "default", "paper"))
     args = adapter_args(official)
@@ -59,7 +59,7 @@ def test_official_llava_video_gets_bf16_and_the_time_instruction(model):
 def test_the_adapter_is_built_with_the_official_args(monkeypatch):
     import lmms_eval.models
 
-    from videorag_eval.factory import build_inner
+    from videorag_eval.lmms.factory import build_inner
 
     built = {}
 
@@ -68,7 +68,7 @@ def test_the_adapter_is_built_with_the_official_args(monkeypatch):
             built.update(kwargs)
 
     monkeypatch.setattr(lmms_eval.models, "get_model", lambda name, force_simple=False: Recorder)
-    monkeypatch.setattr("videorag_eval.adapters.apply_adapter_fixes", lambda adapter: None)
+    monkeypatch.setattr("videorag_eval.lmms.adapters.apply_adapter_fixes", lambda adapter: None)
     build_inner(compose("model=llava_video_7b", "method=official"), pipeline=None)
     assert built["torch_dtype"] == "bfloat16" and built["add_time_instruction"] is True and built["max_frames_num"] == 64
     built.clear()
@@ -77,8 +77,8 @@ def test_the_adapter_is_built_with_the_official_args(monkeypatch):
 
 
 def test_official_changes_no_other_models_args():
-    from videorag_eval.cells import cell_dir
-    from videorag_eval.model_args import adapter_args
+    from videorag_eval.cell.identity import cell_dir
+    from videorag_eval.runtime.model_args import adapter_args
 
     for model in ("qwen2_vl_7b", "llava_onevision_7b", "video_llava_7b", "text_only"):
         a, b = compose(f"model={model}", "method=official", "rag=none"), compose(f"model={model}", "rag=none")
@@ -92,7 +92,7 @@ def test_method_profiles_set_the_keyframe_similarity():
     assert compose("method=official").aux.det.keyframes.similarity == "dot"
     assert compose("method=default").aux.det.keyframes.similarity == "cosine"
     assert compose("method=paper").aux.det.keyframes.similarity == "cosine"
-    from videorag_eval.cells import cell_dir
+    from videorag_eval.cell.identity import cell_dir
 
     real = ("task=videomme", "aux=hub", "model=qwen2_vl_7b")  # CLIP keyframes (rule=paper)
     assert cell_dir(compose(*real, "aux.det.keyframes.similarity=dot")) != cell_dir(compose(*real))
@@ -126,8 +126,8 @@ def _official(tiny_clip, images, entities, beta=3.0, tau=0.3):
 
 
 def test_dot_is_the_official_formula_and_differs_from_cosine(tiny_clip, tmp_path):
-    from videorag_eval.detection.keyframes import ClipKeyframes
-    from videorag_eval.records import FrameSample
+    from videorag_eval.method.detection.keyframes import ClipKeyframes
+    from videorag_eval.core.records import FrameSample
 
     n = 16
     images = _images(n)
@@ -149,9 +149,9 @@ def test_dot_is_the_official_formula_and_differs_from_cosine(tiny_clip, tmp_path
 def test_per_frame_norms_make_dot_and_cosine_keep_different_frames(tmp_path, monkeypatch):
     """Positive scores as real CLIP gives: 16 frames at cosine 0.5 (norm 1), frame 3 at cosine 0.9 (norm 1),
     frame 10 at cosine 0.5 with norm 4. Cosine keeps frame 3, the official dot product frame 10."""
-    from videorag_eval.cache import make_key
-    from videorag_eval.detection.keyframes import PROMPT, ClipKeyframes
-    from videorag_eval.records import FrameSample
+    from videorag_eval.store.cache import make_key
+    from videorag_eval.method.detection.keyframes import PROMPT, ClipKeyframes
+    from videorag_eval.core.records import FrameSample
 
     model, n = "no-such-clip", 16
     cache = Cache(tmp_path)
@@ -179,7 +179,7 @@ def test_per_frame_norms_make_dot_and_cosine_keep_different_frames(tmp_path, mon
 
 
 def test_clip_cache_keeps_raw_and_normalised_apart(tiny_clip, tmp_path):
-    from videorag_eval.detection.keyframes import ClipKeyframes
+    from videorag_eval.method.detection.keyframes import ClipKeyframes
 
     images = _images(4)
     decode = lambda idx: [images[i] for i in idx]  # noqa: E731
@@ -194,14 +194,14 @@ def test_clip_cache_keeps_raw_and_normalised_apart(tiny_clip, tmp_path):
 # -- 3. the token budget of the auxiliary text ------------------------------------------------------------------
 
 def _doc(source, text, start, score=None, frame=None):
-    from videorag_eval.records import AuxDoc
+    from videorag_eval.core.records import AuxDoc
 
     return AuxDoc(source, text, float(start), float(start), frame_index=frame, score=score)
 
 
 def test_budget_drops_the_lowest_scoring_first_and_keeps_order():
-    from videorag_eval.budget import fit
-    from videorag_eval.prompt import count_tokens, render_block
+    from videorag_eval.method.budget import fit
+    from videorag_eval.method.prompt import count_tokens, render_block
 
     retrieved = {"asr": [_doc("asr", "alpha beta gamma delta", 0, 0.9), _doc("asr", "epsilon zeta eta theta", 30, 0.35),
                          _doc("asr", "iota kappa lambda mu", 60, 0.6)],
@@ -227,7 +227,7 @@ def test_budget_drops_the_lowest_scoring_first_and_keeps_order():
 
 
 def test_auto_budget_from_the_models_numbers():
-    from videorag_eval.budget import PROMPT_OVERHEAD, resolve
+    from videorag_eval.method.budget import PROMPT_OVERHEAD, resolve
 
     b = resolve(compose("model=video_llava_7b"))  # 4096 context, 8 frames x 257 visual tokens
     assert b.tokens == 4096 - 8 * 257 - 16 - PROMPT_OVERHEAD and b.for_question(100) == b.tokens - 100
@@ -238,7 +238,7 @@ def test_auto_budget_from_the_models_numbers():
     assert resolve(compose()).tokens is None  # text_only: no context limit
     assert resolve(compose("rag.token_budget=none", "model=video_llava_7b")).tokens is None
     assert resolve(compose("rag.token_budget=50")).for_question(10_000) == 50
-    from videorag_eval.settings import ConfigError, check_config
+    from videorag_eval.cell.settings import ConfigError, check_config
 
     with pytest.raises(ConfigError, match="rag.token_budget='lots' is not allowed"):
         check_config(compose("rag.token_budget=lots"))
@@ -302,8 +302,8 @@ class _FakeEasyOCR:
 
 
 def test_ocr_readings_of_one_path_are_never_reused_by_the_other(tmp_path):
-    from videorag_eval.extractors.ocr import EasyOCRReader, OCRSettings
-    from videorag_eval.records import FrameSample
+    from videorag_eval.method.extractors.ocr import EasyOCRReader, OCRSettings
+    from videorag_eval.core.records import FrameSample
 
     frames = FrameSample((0, 5, 9), (0.0, 0.5, 0.9), 10.0, 10, 1.0)
     decode = lambda idx: [np.zeros((8, 8, 3), np.uint8) for _ in idx]  # noqa: E731
@@ -328,7 +328,7 @@ def test_cli_path_subtitles_use_the_adapters_frame_num(tmp_path, monkeypatch):
 
     from omegaconf import OmegaConf
 
-    from videorag_eval import factory
+    from videorag_eval.lmms import factory
 
     sys.path.insert(0, str(REPO / "tests"))
     from test_subtitle_arms import N_CUES, _videomme_docs, make_forty_cue_copy
@@ -339,7 +339,7 @@ def test_cli_path_subtitles_use_the_adapters_frame_num(tmp_path, monkeypatch):
     path = tmp_path / "config.yaml"
     path.write_text(OmegaConf.to_yaml(cfg, resolve=True))
     monkeypatch.setattr(factory, "build_inner", lambda cfg, pipeline: object())  # no LLaVA-NeXT here
-    from videorag_eval.lmms_entry import build_wrapper_parts
+    from videorag_eval.cell.lmms_entry import build_wrapper_parts
 
     parts = build_wrapper_parts(str(path))
     doc = _videomme_docs(copy)[0]

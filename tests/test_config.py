@@ -6,8 +6,8 @@ from pathlib import Path
 import pytest
 
 from helpers import REPO, compose
-from videorag_eval import cells
-from videorag_eval.rag_settings import RagSettings
+from videorag_eval.cell import identity as cells
+from videorag_eval.method.rag_settings import RagSettings
 
 CONTRACT_MODELS = ["llava_video_7b", "llava_video_72b", "qwen2_vl_7b", "qwen2_vl_72b", "qwen2_5_vl_7b",
                    "llava_onevision_7b", "longva_7b", "internvl2_8b", "video_llava_7b", "text_only"]
@@ -91,6 +91,6 @@ def test_import_is_light():
     import subprocess
     import sys
 
-    code = "import sys, videorag_eval, videorag_eval.records, videorag_eval.cache; print('torch' in sys.modules)"
+    code = "import sys, videorag_eval, videorag_eval.core.records, videorag_eval.store.cache; print('torch' in sys.modules)"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=REPO, check=True)
     assert out.stdout.strip() == "False"

@@ -1,4 +1,4 @@
-"""The one typed schema of every setting (videorag_eval/config_schema.py): it covers every key of every config
+"""The one typed schema of every setting (videorag_eval/cell/config_schema.py): it covers every key of every config
 group option, refuses what it does not declare, never changes a value (so no cell moves), and the token budget
 that leaves no room for auxiliary text is refused only where auxiliary text is asked for."""
 
@@ -8,10 +8,10 @@ import pytest
 from omegaconf import OmegaConf
 
 from helpers import CONF_DIR, REPO, compose
-from videorag_eval import config_schema
-from videorag_eval.cells import cell_dir
-from videorag_eval.config_schema import Config, ExtractConfig, SlurmLauncher, conf_options, uncovered
-from videorag_eval.settings import ConfigError, check_config, check_launcher
+from videorag_eval.cell import config_schema
+from videorag_eval.cell.identity import cell_dir
+from videorag_eval.cell.config_schema import Config, ExtractConfig, SlurmLauncher, conf_options, uncovered
+from videorag_eval.cell.settings import ConfigError, check_config, check_launcher
 
 GROUPS = ("model", "task", "rag", "method", "aux")
 
@@ -181,7 +181,7 @@ def test_every_declared_key_is_in_the_readme():
     declared = [key for key, _ in config_schema.keys(ExtractConfig)]
     declared += [f"hydra.launcher.{key}" for key, _ in config_schema.keys(SlurmLauncher)]
     missing = [key for key in declared if f"`{key}`" not in readme]
-    assert missing == [], f"README's 'Every setting' table lacks: {missing} (python -m videorag_eval.config_schema)"
+    assert missing == [], f"README's 'Every setting' table lacks: {missing} (python -m videorag_eval.cell.config_schema)"
 
 
 @pytest.mark.parametrize("overrides,line", [

@@ -6,8 +6,8 @@ import numpy as np
 import pytest
 
 from helpers import compose
-from videorag_eval import media
-from videorag_eval.records import DecoupledRequest, Question
+from videorag_eval.method import media
+from videorag_eval.core.records import DecoupledRequest, Question
 
 VIDEOS = ("demo_001.mp4", "demo_004.mp4")  # text on screen (OCR) and coloured shapes (DET)
 REQUESTS = (  # two questions per video, each with its own entities: the detector runs for both
@@ -17,7 +17,7 @@ REQUESTS = (  # two questions per video, each with its own entities: the detecto
 
 
 def _pipeline(tmp_path, max_frames_mb, frames=4):
-    from videorag_eval.factory import build_pipeline
+    from videorag_eval.lmms.factory import build_pipeline
 
     cfg = compose("rag=full", "rag.asr=false", f"frames={frames}", f"cache_dir={tmp_path / 'cache'}",
                   f"decode.max_frames_mb={max_frames_mb}")
@@ -97,10 +97,10 @@ def test_store_frames_equal_fresh_decodes_and_are_read_only(demo_data):
 
 
 def test_decode_settings_are_not_the_cells_identity():
-    from videorag_eval.cells import identity
+    from videorag_eval.cell.identity import identity
 
     assert identity(compose("decode.max_frames_mb=0")) == identity(compose())
     with pytest.raises(ValueError, match="max_frames_mb"):
-        from videorag_eval.factory import max_frames_mb
+        from videorag_eval.lmms.factory import max_frames_mb
 
         max_frames_mb(compose("decode.max_frames_mb=-1"))

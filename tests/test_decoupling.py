@@ -7,11 +7,11 @@ import re
 
 import pytest
 
-from videorag_eval.decoupling.parse import fallback_request, parse_decoupling
-from videorag_eval.decoupling.prompt import EXAMPLES, MAX_DET, build_decoupling_prompt
-from videorag_eval.query import query_texts
-from videorag_eval.records import TYPES as TYPE_VALUES
-from videorag_eval.records import DecoupledRequest, Question
+from videorag_eval.method.decoupling.parse import fallback_request, parse_decoupling
+from videorag_eval.method.decoupling.prompt import EXAMPLES, MAX_DET, build_decoupling_prompt
+from videorag_eval.method.query import query_texts
+from videorag_eval.core.records import TYPES as TYPE_VALUES
+from videorag_eval.core.records import DecoupledRequest, Question
 
 
 def make_question(options=("Red", "Blue", "Green", "Black")) -> Question:

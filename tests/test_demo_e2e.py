@@ -156,7 +156,7 @@ def test_extract_precomputes_what_a_cell_needs(tmp_path, monkeypatch):
     import faster_whisper
 
     from helpers import compose
-    from videorag_eval.extraction import extract_task
+    from videorag_eval.cell.extraction import extract_task
 
     overrides = ("rag=asr_ocr", "limit=5", f"results_dir={tmp_path}", f"cache_dir={tmp_path / 'cache'}")
     counts = extract_task(compose(*overrides))

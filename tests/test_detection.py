@@ -9,12 +9,12 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from videorag_eval.cache import Cache
-from videorag_eval.detection.blobs import ColourBlobDetector
-from videorag_eval.detection.entities import clean_entities, entities_from_question, singularise
-from videorag_eval.detection.keyframes import paper_ratio, select_from_scores
-from videorag_eval.detection.pipeline import DetectionPipeline, DetSettings
-from videorag_eval.prompt import render_det_block
+from videorag_eval.store.cache import Cache
+from videorag_eval.method.detection.blobs import ColourBlobDetector
+from videorag_eval.method.detection.entities import clean_entities, entities_from_question, singularise
+from videorag_eval.method.detection.keyframes import paper_ratio, select_from_scores
+from videorag_eval.method.detection.pipeline import DetectionPipeline, DetSettings
+from videorag_eval.method.prompt import render_det_block
 
 REPO = Path(__file__).resolve().parent.parent
 DEMO = REPO / "tasks" / "demo" / "data"
@@ -26,7 +26,7 @@ RED, GREEN, BLUE, YELLOW = (220, 30, 30), (30, 170, 60), (30, 80, 220), (240, 20
 
 def test_import_is_light():
     code = (
-        "import sys, videorag_eval.detection.pipeline, videorag_eval.detection.blobs, videorag_eval.prompt; "
+        "import sys, videorag_eval.method.detection.pipeline, videorag_eval.method.detection.blobs, videorag_eval.method.prompt; "
         "print(sorted(m for m in ('torch', 'transformers', 'spacy') if m in sys.modules))"
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=REPO)
@@ -57,7 +57,7 @@ def test_entities_from_question_fallback():
 
 
 def test_cleaner_choice():
-    from videorag_eval.detection.entities import spacy_available
+    from videorag_eval.method.detection.entities import spacy_available
 
     _, used = clean_entities(["red circles"], cleaner="auto")
     assert used == ("spacy" if spacy_available() else "fallback")
@@ -69,7 +69,7 @@ def test_cleaner_choice():
 
 
 def test_spacy_cleaner_when_installed():
-    from videorag_eval.detection.entities import spacy_available
+    from videorag_eval.method.detection.entities import spacy_available
 
     if not spacy_available():
         pytest.skip("spaCy with an English small pipeline is not installed")
@@ -82,7 +82,7 @@ def test_spacy_cleaner_when_installed():
 # -- boxes: IoU and NMS (torchvision.ops) -----------------------------------------------------
 
 def test_iou_values():
-    from videorag_eval.detection.boxes import Box, iou, iou_matrix
+    from videorag_eval.method.detection.boxes import Box, iou, iou_matrix
 
     a, b = Box("x", 0.9, 0, 0, 10, 10), Box("x", 0.8, 5, 0, 15, 10)
     assert iou(a, b) == pytest.approx(50 / 150)
@@ -94,7 +94,7 @@ def test_iou_values():
 
 
 def test_nms_suppresses_same_label_only_and_keeps_input_order():
-    from videorag_eval.detection.boxes import Box, nms
+    from videorag_eval.method.detection.boxes import Box, nms
 
     weak = Box("cup", 0.6, 1, 1, 11, 11)  # IoU 0.68 with `strong`
     strong = Box("cup", 0.9, 0, 0, 10, 10)
@@ -115,7 +115,7 @@ def test_nms_suppresses_same_label_only_and_keeps_input_order():
 
 def test_nms_matches_greedy_definition_on_random_boxes():
     """Against the textbook definition: highest score first, drop same-label boxes with IoU > t."""
-    from videorag_eval.detection.boxes import Box, nms
+    from videorag_eval.method.detection.boxes import Box, nms
 
     def greedy(boxes, t):
         def overlap(p, q):
@@ -271,7 +271,7 @@ OFFLINE = {
 
 
 def demo_video(n=4):
-    from videorag_eval.media import sample_frames
+    from videorag_eval.method.media import sample_frames
 
     path = DEMO / "data" / "demo_001.mp4"
     return path, sample_frames(path, n)
@@ -281,7 +281,7 @@ def test_pipeline_offline_demo(tmp_path, monkeypatch):
     path, frames = demo_video(4)
     cache = Cache(tmp_path)
     calls = []
-    from videorag_eval import media
+    from videorag_eval.method import media
 
     real = media.read_frames
     monkeypatch.setattr(media, "read_frames", lambda p, idx: calls.append(list(idx)) or real(p, idx))
@@ -310,7 +310,7 @@ def test_pipeline_offline_demo(tmp_path, monkeypatch):
 def test_pipeline_demo_counts_match_manifest(tmp_path):
     """The colour-blob detector counts every demo video's shapes exactly, on the decoded frames."""
     manifest = json.loads((DEMO / "manifest.json").read_text())
-    from videorag_eval.media import sample_frames
+    from videorag_eval.method.media import sample_frames
 
     pipe = DetectionPipeline(OFFLINE, Cache(tmp_path))
     for video in manifest["videos"][:4]:

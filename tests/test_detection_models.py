@@ -8,10 +8,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from videorag_eval.cache import Cache
-from videorag_eval.detection.detectors import Owlv2Detector
-from videorag_eval.detection.keyframes import ClipKeyframes, select_from_scores
-from videorag_eval.detection.pipeline import DetectionPipeline
+from videorag_eval.store.cache import Cache
+from videorag_eval.method.detection.detectors import Owlv2Detector
+from videorag_eval.method.detection.keyframes import ClipKeyframes, select_from_scores
+from videorag_eval.method.detection.pipeline import DetectionPipeline
 
 REPO = Path(__file__).resolve().parent.parent
 VIDEO = REPO / "tasks" / "demo" / "data" / "data" / "demo_001.mp4"
@@ -114,7 +114,7 @@ def forbid_loading(monkeypatch):
 
     for name in ("CLIPModel", "CLIPProcessor", "Owlv2ForObjectDetection", "Owlv2Processor"):
         monkeypatch.setattr(getattr(transformers, name), "from_pretrained", boom)
-    from videorag_eval import media
+    from videorag_eval.method import media
 
     monkeypatch.setattr(media, "read_frames", lambda *a, **k: (_ for _ in ()).throw(AssertionError("decoded a frame")))
 
@@ -180,7 +180,7 @@ def test_owlv2_threshold_and_batching(tiny_owlv2):
 # -- CLIP keyframes ----------------------------------------------------------------------------
 
 def test_clip_keyframes_scores_rules_and_cache(tiny_clip, tmp_path, monkeypatch):
-    from videorag_eval.media import read_frames, sample_frames
+    from videorag_eval.method.media import read_frames, sample_frames
 
     frames = sample_frames(VIDEO, 6)
     decoded = []
@@ -220,7 +220,7 @@ def test_clip_keyframes_scores_rules_and_cache(tiny_clip, tmp_path, monkeypatch)
 # -- the whole pipeline ------------------------------------------------------------------------
 
 def test_pipeline_with_tiny_clip_and_owlv2(tiny_clip, tiny_owlv2, tmp_path, monkeypatch):
-    from videorag_eval.media import sample_frames
+    from videorag_eval.method.media import sample_frames
 
     frames = sample_frames(VIDEO, 5)
     cfg = {
@@ -302,7 +302,7 @@ def tiny_grounding_dino(tmp_path_factory) -> str:
 
 
 def test_grounding_dino_detector(tiny_grounding_dino):
-    from videorag_eval.detection.detectors import GroundingDinoDetector
+    from videorag_eval.method.detection.detectors import GroundingDinoDetector
 
     entities = ["red circle", "blue square"]
     # Frames of one video share a size; mixed sizes would be padded per batch (which changes DINO's output).

@@ -6,11 +6,11 @@ import re
 
 import pytest
 
-from videorag_eval import media
-from videorag_eval.cache import Cache
-from videorag_eval.extractors.asr import ASRSettings, NoAudioTrack, WhisperASR, window_segments
-from videorag_eval.extractors.ocr import EasyOCRReader, OCRSettings, frame_documents
-from videorag_eval.records import FrameSample
+from videorag_eval.method import media
+from videorag_eval.store.cache import Cache
+from videorag_eval.method.extractors.asr import ASRSettings, NoAudioTrack, WhisperASR, window_segments
+from videorag_eval.method.extractors.ocr import EasyOCRReader, OCRSettings, frame_documents
+from videorag_eval.core.records import FrameSample
 
 pytestmark = pytest.mark.slow
 VIDEOS = ["demo_001", "demo_006"]

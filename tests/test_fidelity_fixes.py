@@ -12,7 +12,7 @@ import pytest
 from helpers import compose, write_test_video
 from test_adapter_contracts import _class, _source_of
 
-from videorag_eval.adapter_specs import SPECS
+from videorag_eval.runtime.adapter_specs import SPECS
 
 BILINEAR = {"mm_spatial_pool_mode": "bilinear", "mm_spatial_pool_stride": 2, "mm_newline_position": "grid"}
 
@@ -36,9 +36,9 @@ def test_llava_vids_overwrite_false_loads_the_checkpoint_as_it_is():
 
 @pytest.mark.parametrize("model", ["llava_video_7b", "llava_video_72b"])
 def test_official_llava_video_keeps_the_checkpoints_pooling(model):
-    from videorag_eval.budget import PROMPT_OVERHEAD, llava_tokens_per_frame, resolve
-    from videorag_eval.cells import identity
-    from videorag_eval.model_args import adapter_args
+    from videorag_eval.method.budget import PROMPT_OVERHEAD, llava_tokens_per_frame, resolve
+    from videorag_eval.cell.identity import identity
+    from videorag_eval.runtime.model_args import adapter_args
 
     official, default = compose(f"model={model}", "method=official"), compose(f"model={model}")
     assert adapter_args(official)["overwrite"] is False and "overwrite" not in adapter_args(default)
@@ -66,9 +66,9 @@ def test_the_budget_follows_the_loaded_checkpoint_and_the_cell_records_it(monkey
     the budget takes the checkpoint's pooling; metrics.json records it."""
     import lmms_eval.models
 
-    from videorag_eval.budget import resolve
-    from videorag_eval.factory import build_inner
-    from videorag_eval.metrics import checkpoint_fields
+    from videorag_eval.method.budget import resolve
+    from videorag_eval.lmms.factory import build_inner
+    from videorag_eval.scoring.metrics import checkpoint_fields
 
     class LlavaVidStandIn:
         def __init__(self, **kwargs):
@@ -76,14 +76,14 @@ def test_the_budget_follows_the_loaded_checkpoint_and_the_cell_records_it(monkey
             self._config = SimpleNamespace(**BILINEAR)  # what the checkpoint's config.json says
 
     monkeypatch.setattr(lmms_eval.models, "get_model", lambda name, force_simple=False: LlavaVidStandIn)
-    monkeypatch.setattr("videorag_eval.adapters.apply_adapter_fixes", lambda adapter: None)
+    monkeypatch.setattr("videorag_eval.lmms.adapters.apply_adapter_fixes", lambda adapter: None)
     cfg = compose("model=llava_video_7b", "method=official")
     pipeline = SimpleNamespace(budget=resolve(cfg))
     inner = build_inner(cfg, pipeline)
     assert inner.kwargs["overwrite"] is False and "mm_spatial_pool_mode" in inner.kwargs  # ignored by the adapter then
     assert pipeline.budget.detail["tokens_per_frame"] == 210
     assert pipeline.budget.tokens == resolve(cfg, BILINEAR).tokens
-    from videorag_eval.wrapper import VideoRAG
+    from videorag_eval.lmms.wrapper import VideoRAG
 
     wrapper = SimpleNamespace(inner=inner)  # what metrics.json asks the wrapper: VideoRAG's own method on this inner
     wrapper.checkpoint_pooling = lambda: VideoRAG.checkpoint_pooling(wrapper)
@@ -104,7 +104,7 @@ def test_qwen2_5_vl_budget_numbers_are_qwen_vl_utils_frame_cap(tmp_path):
 
     from qwen_vl_utils import vision_process as vp
 
-    from videorag_eval.budget import PROMPT_OVERHEAD, resolve
+    from videorag_eval.method.budget import PROMPT_OVERHEAD, resolve
 
     cfg = compose("model=qwen2_5_vl_7b")
     per_frame = vp.VIDEO_MAX_TOKEN_NUM // vp.FRAME_FACTOR  # 768 tokens per temporal patch of 2 frames

@@ -10,7 +10,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from videorag_eval.frame_sampling import index_rule, qwen_vl_utils_stage
+from videorag_eval.runtime.frame_sampling import index_rule, qwen_vl_utils_stage
 
 REPO = Path(__file__).resolve().parent.parent
 VIDEOS = sorted((REPO / "tasks" / "demo" / "data" / "data").glob("demo_00[1-4].mp4"))
@@ -112,7 +112,7 @@ def test_qwen2_5_vl_adapter_sees_the_mirrored_frames(tmp_path, monkeypatch):
 
     monkeypatch.setattr(q, "process_vision_info", tagged)
     path = ensure_tiny("tiny_qwen2_5_vl", tmp_path)
-    from videorag_eval.adapters import apply_adapter_fixes
+    from videorag_eval.lmms.adapters import apply_adapter_fixes
 
     apply_adapter_fixes("qwen2_5_vl")  # as the runner's factory does before building the adapter
     n = 8
@@ -142,7 +142,7 @@ def test_pipeline_reads_the_adapters_frames(tmp_path):
     """The pipeline built for a model config samples (and records) that adapter's frames."""
     from helpers import compose
 
-    from videorag_eval.factory import build_pipeline
+    from videorag_eval.lmms.factory import build_pipeline
 
     video = str(VIDEOS[0])
     total, fps = _total_fps(video)
@@ -163,7 +163,7 @@ def test_vllm_encode_video_is_mirrored(video, n, monkeypatch):
     """The vllm adapter's own encode_video (vLLM itself not needed): the frames it reads are ours."""
     import lmms_eval.models.simple.vllm as vllm_adapter
 
-    from videorag_eval.frame_sampling import index_rule
+    from videorag_eval.runtime.frame_sampling import index_rule
 
     real, read = vllm_adapter.VideoReader, []
 

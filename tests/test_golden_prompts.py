@@ -51,7 +51,7 @@ def copies(tmp_path_factory):
 
 
 def _run(monkeypatch, tmp_path, e2e_cache, overrides):
-    from videorag_eval import runner
+    from videorag_eval.cell import runner
 
     recorder = Recorder()
     monkeypatch.setattr(runner, "build_inner", lambda cfg, pipeline: recorder)
@@ -141,7 +141,7 @@ def test_rag_none_is_exactly_plain_lmms_eval(task, model, copies, monkeypatch, t
     from lmms_eval.evaluator import simple_evaluate
     from lmms_eval.tasks import TaskManager
 
-    from videorag_eval.lmms_tasks import prepare_task
+    from videorag_eval.lmms.tasks import prepare_task
 
     data = [] if task == "demo" else [f"task.data_dir={copies[task]}"]
     ours = _run(monkeypatch, tmp_path, e2e_cache, [f"task={task}", f"model={model}", "rag=none", *data])
@@ -165,8 +165,8 @@ def test_rag_none_predictions_equal_plain_lmms_eval_on_each_tiny_model(model, mo
     from lmms_eval.tasks import TaskManager
 
     from helpers import read_cell
-    from videorag_eval import runner
-    from videorag_eval.lmms_tasks import prepare_task
+    from videorag_eval.cell import runner
+    from videorag_eval.lmms.tasks import prepare_task
 
     built = []
 

@@ -23,7 +23,7 @@ def _m_avg_by_hand(samples):
 
 
 def test_headline_fields_per_benchmark():
-    from videorag_eval.headline import headline_fields
+    from videorag_eval.scoring.headline import headline_fields
 
     recs = [{"correct": c, "categories": {"task_type": t}} for c, t in
             [(1, "plotQA"), (1, "plotQA"), (1, "plotQA"), (0, "needle"), (0, "count"), (1, "count")]]
@@ -87,7 +87,7 @@ def test_report_tables_carry_and_name_the_headline(mlvu_cell, tmp_path):
 
 
 def _write_mlvu_cell(root: Path, name: str, rag: str, rows: list[tuple[str, int]]) -> Path:
-    from videorag_eval.headline import headline_fields
+    from videorag_eval.scoring.headline import headline_fields
 
     cell = root / "mlvu" / "m" / name
     cell.mkdir(parents=True)

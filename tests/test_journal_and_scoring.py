@@ -1,7 +1,7 @@
 import json
 
-from videorag_eval.journal import Journal
-from videorag_eval.scoring import accuracy, by_category, parse_paper, score_records
+from videorag_eval.store.journal import Journal
+from videorag_eval.scoring.parsers import accuracy, by_category, parse_paper, score_records
 
 
 def test_journal_survives_a_torn_last_line(tmp_path):

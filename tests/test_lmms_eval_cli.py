@@ -19,7 +19,7 @@ pytestmark = pytest.mark.slow
 
 
 def test_lmms_eval_cli_runs_a_cell_config_with_its_decoupling_cache(tmp_path, e2e_cache):
-    from videorag_eval.lmms_tasks import prepare_task
+    from videorag_eval.lmms.tasks import prepare_task
 
     script = tmp_path / "script.json"  # its own script: its own decoupling-cache key
     script.write_text(json.dumps({"*": {"ASR": "what the narrator says", "DET": None, "TYPE": None}}))

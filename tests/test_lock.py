@@ -73,7 +73,7 @@ def test_the_lock_is_closed_under_dependencies():
 
 def test_the_tests_run_in_the_locked_environment():
     """CI installs the lock; a drifted environment is what the provenance in metrics.json reports."""
-    from videorag_eval.provenance import environment
+    from videorag_eval.runtime.provenance import environment
 
     env = environment()
     assert env is not None and env["lock_sha256"]

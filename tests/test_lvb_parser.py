@@ -6,7 +6,7 @@ import random
 
 import pytest
 
-from videorag_eval.scoring import parse_longvideobench, score_records
+from videorag_eval.scoring.parsers import parse_longvideobench, score_records
 
 REPLIES = [
     "A", "B.", "(C) the harbour", "The best answer is D", "The correct option is E", "Best option: (B)",

@@ -10,7 +10,7 @@ import pytest
 
 from helpers import REPO, compose
 
-from videorag_eval.cells import cell_dir, identity
+from videorag_eval.cell.identity import cell_dir, identity
 
 
 def _keys(cfg):
@@ -36,8 +36,8 @@ def test_profiles_are_part_of_the_cell():
 
 
 def test_rendering_without_timestamps():
-    from videorag_eval.prompt import render_block, render_det_block
-    from videorag_eval.records import AuxDoc
+    from videorag_eval.method.prompt import render_block, render_det_block
+    from videorag_eval.core.records import AuxDoc
 
     docs = [AuxDoc("asr", "Our guide is called Maria.", 30.0, 60.0)]
     assert render_block("asr", docs).splitlines()[1].startswith("[")
@@ -47,8 +47,8 @@ def test_rendering_without_timestamps():
 
 
 def test_exact_ocr_dedupe_keeps_case_variants():
-    from videorag_eval.extractors.ocr import frame_documents
-    from videorag_eval.records import FrameSample
+    from videorag_eval.method.extractors.ocr import frame_documents
+    from videorag_eval.core.records import FrameSample
 
     frames = FrameSample((0, 10), (0.0, 2.5), 4.0, 20, 5.0)
     readings = {0: [{"text": "Gift Shop", "conf": 0.9}], 10: [{"text": "GIFT SHOP", "conf": 0.9}]}
@@ -59,7 +59,7 @@ def test_exact_ocr_dedupe_keeps_case_variants():
 @pytest.mark.slow
 def test_asr_per_window_transcription_keeps_the_video_clock(session_cache):
     """method=official transcribes each 30-s chunk alone; times are shifted back to the video's."""
-    from videorag_eval.extractors.asr import ASRSettings, WhisperASR
+    from videorag_eval.method.extractors.asr import ASRSettings, WhisperASR
 
     manifest = {v["video_id"]: v for v in json.loads((REPO / "tasks/demo/data/manifest.json").read_text())["videos"]}
     video = manifest["006"]  # 45 s: two windows; speech at 1, 12.25, 23.5 and 34.75 s

@@ -11,7 +11,7 @@ import pytest
 import yaml
 
 from helpers import compose
-from videorag_eval.adapter_specs import SPECS
+from videorag_eval.runtime.adapter_specs import SPECS
 
 REPO = Path(__file__).resolve().parent.parent
 MODELS = sorted(p.stem for p in (REPO / "conf" / "model").glob("*.yaml"))
@@ -63,7 +63,7 @@ def test_llava_video_reads_64_frames_and_the_command_line_wins():
 
 def test_cell_directories_did_not_move():
     """Cells written when every model defaulted to 8 frames are found again (same identity hash)."""
-    from videorag_eval.cells import cell_dir
+    from videorag_eval.cell.identity import cell_dir
 
     assert cell_dir(compose()).name == "f8-asr+ocr+det_t0.3-7eb689bb"
     # cells decoupled with the video (llava_vid's former default route) and without the token budget (issue 18)

@@ -9,10 +9,10 @@ import json
 import pytest
 
 from helpers import REPO, compose, read_cell, run_cell
-from videorag_eval.cells import cell_dir, identity
-from videorag_eval.records import AuxDoc
-from videorag_eval.rag_settings import RagSettings
-from videorag_eval.settings import ConfigError, check_config
+from videorag_eval.cell.identity import cell_dir, identity
+from videorag_eval.core.records import AuxDoc
+from videorag_eval.method.rag_settings import RagSettings
+from videorag_eval.cell.settings import ConfigError, check_config
 
 # Directory names of cells computed by the code before the key existed (main at 7d6ec8a): none may move.
 BEFORE = {
@@ -76,7 +76,7 @@ def test_settings_of_the_no_retrieval_arm():
 
 
 def test_without_retrieval_no_encoder_weight_is_required():
-    from videorag_eval.preflight import cell_weights
+    from videorag_eval.cell.preflight import cell_weights
 
     def encoder(*overrides):
         return any(w[0].startswith("text encoder") for w in cell_weights(compose("model=llava_video_7b", "task=videomme", *overrides)))
@@ -98,7 +98,7 @@ def _doc(source, start, score=None, frame=None):
 
 
 def test_unretrieved_documents_are_dropped_latest_first_before_det():
-    from videorag_eval.budget import DROP_RULES, drop_order, drop_rule
+    from videorag_eval.method.budget import DROP_RULES, drop_order, drop_rule
 
     docs = {"asr": [_doc("asr", 0), _doc("asr", 30), _doc("asr", 60)], "ocr": [_doc("ocr", 10, frame=3), _doc("ocr", 45, frame=9)],
             "det": [_doc("det", 5, frame=1), _doc("det", 50, frame=12)]}
@@ -108,7 +108,7 @@ def test_unretrieved_documents_are_dropped_latest_first_before_det():
 
 
 def test_retrieved_documents_keep_their_drop_order():
-    from videorag_eval.budget import drop_order, drop_rule
+    from videorag_eval.method.budget import drop_order, drop_rule
 
     docs = {"asr": [_doc("asr", 0, 0.5), _doc("asr", 30, 0.4)], "ocr": [_doc("ocr", 10, 0.45, 3)], "det": [_doc("det", 5, None, 1)]}
     assert [docs[s][p].text for s, p in drop_order(docs)] == ["asr@30", "ocr@10", "asr@0", "det@5"]
@@ -201,7 +201,7 @@ def test_full_without_retrieval_gives_every_ocr_document_and_asks_for_det(cells)
 
 @pytest.mark.slow
 def test_transcript_within_a_token_budget_drops_the_latest_documents(cells):
-    from videorag_eval.budget import DROP_RULES
+    from videorag_eval.method.budget import DROP_RULES
 
     metrics, samples = cells["budget"]
     cut = 0

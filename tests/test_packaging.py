@@ -57,7 +57,7 @@ def test_installed_wheel_runs_the_demo_from_another_directory(wheel, tmp_path):
     workdir.mkdir()
     env = {**os.environ, "PYTHONPATH": str(site), "HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1",
            "HF_DATASETS_OFFLINE": "1"}
-    where = subprocess.run([sys.executable, "-c", "import videorag_eval.resources as r; print(r.CONF_DIR)"],
+    where = subprocess.run([sys.executable, "-c", "import videorag_eval.core.resources as r; print(r.CONF_DIR)"],
                            cwd=workdir, env=env, capture_output=True, text=True, check=True)
     assert Path(where.stdout.strip()).is_relative_to(site), "the installed copy, not the checkout, must be used"
     run = subprocess.run([sys.executable, "-m", "videorag_eval", "limit=2", "rag=asr"], cwd=workdir, env=env,

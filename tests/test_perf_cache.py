@@ -11,8 +11,8 @@ import numpy as np
 import pytest
 
 from helpers import REPO, read_cell
-from videorag_eval.cache import Cache
-from videorag_eval.cache_packs import LAYOUT_VERSION, CacheLayoutError
+from videorag_eval.store.cache import Cache
+from videorag_eval.store.packs import LAYOUT_VERSION, CacheLayoutError
 
 DEMO_VIDEO = REPO / "tasks" / "demo" / "data" / "data" / "demo_001.mp4"
 
@@ -73,7 +73,7 @@ def test_old_layout_is_detected_and_rebuilt(tmp_path):
 
 WRITER = """
 import sys, numpy as np
-from videorag_eval.cache import Cache
+from videorag_eval.store.cache import Cache
 root, tag = sys.argv[1], sys.argv[2]
 c = Cache(root)
 for i in range(150):
@@ -97,7 +97,7 @@ def test_concurrent_writers_do_not_lose_or_tear_entries(tmp_path):
 
 
 def test_text_embeddings_pack_per_video(tmp_path):
-    from videorag_eval.retrieval import EncoderSettings, TextEncoder
+    from videorag_eval.method.retrieval import EncoderSettings, TextEncoder
 
     settings = EncoderSettings(kind="sentence_transformers", model="packaged:all-MiniLM-L6-v2", device="cpu")
     enc = TextEncoder(settings, Cache(tmp_path))
@@ -118,7 +118,7 @@ def test_text_embeddings_pack_per_video(tmp_path):
 def test_audio_windows_equal_the_whole_track():
     from faster_whisper.audio import decode_audio
 
-    from videorag_eval.media import audio_windows
+    from videorag_eval.method.media import audio_windows
 
     whole = decode_audio(str(DEMO_VIDEO))
     windows = list(audio_windows(DEMO_VIDEO, 7.0))
@@ -129,8 +129,8 @@ def test_audio_windows_equal_the_whole_track():
 
 @pytest.mark.slow
 def test_ocr_decodes_frames_in_bounded_batches(tmp_path):
-    from videorag_eval import media
-    from videorag_eval.extractors.ocr import EasyOCRReader, OCRSettings
+    from videorag_eval.method import media
+    from videorag_eval.method.extractors.ocr import EasyOCRReader, OCRSettings
 
     frames = media.sample_frames(DEMO_VIDEO, 5)
     sizes = []
@@ -170,7 +170,7 @@ def test_threshold_sweep_generates_decoupling_once_and_cache_is_O_videos(tmp_pat
     # one pack per video (ASR segments, OCR readings, embeddings, decoupling replies), one pack of file
     # hashes for the videos' directory, layout.json
     assert len(files) <= len(videos) + 2, sorted(str(p.relative_to(cache)) for p in files)
-    from videorag_eval.cache_packs import decode_pack
+    from videorag_eval.store.packs import decode_pack
 
     entries = sum(len(decode_pack(p.read_bytes()).arrays) for p in (cache / "packs").rglob("*.pack"))
     assert entries > 4 * len(videos)  # one file per text would have been this many

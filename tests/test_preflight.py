@@ -61,7 +61,7 @@ def test_an_installed_package_whose_inner_import_fails_is_named_as_such(tmp_path
 
 
 def test_load_error_inside_an_installed_package_names_the_real_cause():
-    from videorag_eval.weights import why_not_loaded
+    from videorag_eval.runtime.weights import why_not_loaded
 
     exc = ImportError("cannot import name 'prune_linear_layer' from 'transformers.modeling_utils'")
     exc.name = "transformers.modeling_utils"
@@ -148,7 +148,7 @@ def test_a_vllm_built_for_another_torch_or_transformers_is_named_with_its_enviro
     against what is installed, and the fix is the serving environment's lock."""
     import importlib
 
-    from videorag_eval.preflight import model_problems
+    from videorag_eval.cell.preflight import model_problems
 
     monkeypatch.syspath_prepend(str(_fake_vllm(tmp_path, version, requires)))
     importlib.invalidate_caches()

@@ -1,5 +1,5 @@
-from videorag_eval.prompt import assemble, count_tokens, parse_options, render_block, split_augmented
-from videorag_eval.records import AuxDoc
+from videorag_eval.method.prompt import assemble, count_tokens, parse_options, render_block, split_augmented
+from videorag_eval.core.records import AuxDoc
 
 CONTEXT = ("Select the best answer to the following multiple-choice question based on the video.\n"
            "Where does the tour start?\nA. Lisbon\nB. Oslo\nC. Dublin\nD. Prague\nThe best answer is:")

@@ -257,7 +257,7 @@ def test_report_cli_refuses_a_directory_without_finished_cells(tmp_path):
 def _one_video_cell(root: Path, name: str, rag: str, correct: list[int]) -> Path:
     """A cell as the harness writes it for ``limit=3`` on one video: every question on the same video,
     metrics.json's accuracy rounded to 2 decimals by the harness's own scorer (66.67 for 2 of 3)."""
-    from videorag_eval.scoring import accuracy
+    from videorag_eval.scoring.parsers import accuracy
 
     cell = _write_cell(root, name, rag, correct, limit=len(correct))
     rows = [json.loads(line) for line in (cell / "samples.jsonl").read_text().splitlines()]

@@ -2,8 +2,8 @@
 
 import pytest
 
-from videorag_eval.records import AuxDoc
-from videorag_eval.retrieval import EncoderSettings, TextEncoder, retrieve
+from videorag_eval.core.records import AuxDoc
+from videorag_eval.method.retrieval import EncoderSettings, TextEncoder, retrieve
 
 DOCS = [
     AuxDoc("asr", "Welcome back to the channel, today we bake sourdough bread at home.", 0, 30),
@@ -52,7 +52,7 @@ def test_query_is_the_normalised_mean_of_raw_embeddings(session_cache):
     norms differ, so the two readings really differ."""
     import numpy as np
 
-    from videorag_eval.retrieval import EncoderSettings, TextEncoder, normalise, query_vector
+    from videorag_eval.method.retrieval import EncoderSettings, TextEncoder, normalise, query_vector
 
     enc = TextEncoder(EncoderSettings(kind="hf_mean_pool", model="packaged:all-MiniLM-L6-v2", device="cpu"), session_cache)
     texts = ["How many red circles appear in the video?", "3", "red circle", "A long option that says a lot more words"]
@@ -67,8 +67,8 @@ def test_query_is_the_normalised_mean_of_raw_embeddings(session_cache):
 
 
 def test_ocr_and_det_queries_embed_each_phrase():
-    from videorag_eval.query import query_texts
-    from videorag_eval.records import DecoupledRequest, Question
+    from videorag_eval.method.query import query_texts
+    from videorag_eval.core.records import DecoupledRequest, Question
 
     fields = Question.__dataclass_fields__
     q = Question(**{k: None for k in fields} | {"question": "What is on the menu?", "options": ("Tea", "Soup")})

@@ -13,13 +13,13 @@ from pathlib import Path
 
 from helpers import compose
 
-from videorag_eval.budget import TokenBudget
-from videorag_eval.prompt import count_tokens, render_block
-from videorag_eval.records import AuxDoc
+from videorag_eval.method.budget import TokenBudget
+from videorag_eval.method.prompt import count_tokens, render_block
+from videorag_eval.core.records import AuxDoc
 
 
 def test_budget_counts_the_subtitles_block_with_the_question():
-    from videorag_eval.wrapper import VideoRAG
+    from videorag_eval.lmms.wrapper import VideoRAG
 
     asr = [AuxDoc("asr", f"speech number {k} " + "word " * 20, 30.0 * k, 30.0 * (k + 1), score=0.5 + k / 100)
            for k in range(4)]
@@ -40,7 +40,7 @@ def test_budget_counts_the_subtitles_block_with_the_question():
 
 
 def test_keyframe_similarity_is_part_of_a_cell_only_where_clip_runs():
-    from videorag_eval.cells import identity
+    from videorag_eval.cell.identity import identity
 
     def similarity(*overrides):
         data = identity(compose("model=text_only", "task=videomme", "method=official", *overrides))
@@ -53,7 +53,7 @@ def test_keyframe_similarity_is_part_of_a_cell_only_where_clip_runs():
 
 
 def test_a_kept_frame_owns_its_memory(demo_data):
-    from videorag_eval import media
+    from videorag_eval.method import media
 
     video = sorted(Path(demo_data).rglob("*.mp4"))[0]
     store = media.FrameStore(max_bytes=1 << 30)
@@ -65,8 +65,8 @@ def test_a_kept_frame_owns_its_memory(demo_data):
 
 
 def test_decoupling_key_names_the_text_only_fix():
-    from videorag_eval.adapters import TEXT_ONLY_FIX_VERSION
-    from videorag_eval.decoupling.cache import model_identity
+    from videorag_eval.lmms.adapters import TEXT_ONLY_FIX_VERSION
+    from videorag_eval.lmms.decoupling_cache import model_identity
 
     cfg = compose("model=llava_video_7b", "task=videomme")
     assert model_identity(cfg, "text_only")["text_only_fix"] == TEXT_ONLY_FIX_VERSION

@@ -2,16 +2,16 @@
 
 import pytest
 
-from videorag_eval.detection.boxes import Box
-from videorag_eval.detection.pipeline import DetDoc
-from videorag_eval.prompt import render_det_block
-from videorag_eval.detection.scene_graph import (
+from videorag_eval.method.detection.boxes import Box
+from videorag_eval.method.detection.pipeline import DetDoc
+from videorag_eval.method.prompt import render_det_block
+from videorag_eval.method.detection.scene_graph import (
     normalise_types,
     scene_graph_text,
     relation_lines,
     relations,
 )
-from videorag_eval.records import AuxDoc
+from videorag_eval.core.records import AuxDoc
 
 # Three objects, already in left-to-right order:
 #   1 red circle   x 10..40,  y 20..50

@@ -8,8 +8,8 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from videorag_eval.benchmarks import get_schema
-from videorag_eval.scoring import accuracy, official_scores, parse_longvideobench, parse_paper, parse_mlvu_paper, score_records
+from videorag_eval.benchmarks.schemas import get_schema
+from videorag_eval.scoring.parsers import accuracy, official_scores, parse_longvideobench, parse_paper, parse_mlvu_paper, score_records
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tasks"))
 import synthetic  # noqa: E402

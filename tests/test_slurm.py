@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 
 from helpers import REPO
-from videorag_eval.slurm_jobs import ended_from_log
+from videorag_eval.sweep.slurm_jobs import ended_from_log
 from videorag_eval.status import sweep_status
 
 pytestmark = pytest.mark.slow

@@ -10,9 +10,9 @@ import sys
 from pathlib import Path
 
 from helpers import REPO
-from videorag_eval import slurm_jobs
-from videorag_eval.slurm_cli import megabytes, minutes, records
-from videorag_eval.slurm_fit import Node, Partition, Request, check, mismatches, sbatch_flags
+from videorag_eval.sweep import slurm_jobs
+from videorag_eval.sweep.slurm_cli import megabytes, minutes, records
+from videorag_eval.sweep.slurm_fit import Node, Partition, Request, check, mismatches, sbatch_flags
 
 NODES = """\
 NodeName=gpu01 Arch=x86_64 CoresPerSocket=16  CPUAlloc=0 CPUEfctv=64 CPUTot=64 CPULoad=0.01 AvailableFeatures=a100,ib ActiveFeatures=a100,ib Gres=gpu:a100:4(S:0-1) NodeAddr=gpu01 NodeHostName=gpu01 Version=22.05.8 OS=Linux 5.15.0-91-generic #101-Ubuntu SMP Tue Nov 14 13:30:08 UTC 2023  RealMemory=515000 AllocMem=0 FreeMem=500000 Sockets=2 Boards=1 MemSpecLimit=8000 State=IDLE ThreadsPerCore=1 TmpDisk=0 Weight=1 Owner=N/A MCS_label=N/A Partitions=gpu,long  BootTime=2026-11-01T10:00:00 SlurmdStartTime=2026-11-01T10:01:00 LastBusyTime=2026-12-01T10:00:00 CfgTRES=cpu=64,mem=515000M,billing=64,gres/gpu=4 AllocTRES= CapWatts=n/a CurrentWatts=0 AveWatts=0 ExtSensorsJoules=n/s ExtSensorsWatts=0 ExtSensorsTemp=n/s

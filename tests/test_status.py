@@ -8,8 +8,8 @@ import subprocess
 import sys
 
 from helpers import REPO
-from videorag_eval.journal import Journal
-from videorag_eval.parallel import assign_by_video
+from videorag_eval.store.journal import Journal
+from videorag_eval.runtime.parallel import assign_by_video
 from videorag_eval.status import cell_state, sweep_status
 
 

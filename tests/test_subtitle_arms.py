@@ -89,7 +89,7 @@ def _theirs_videomme(monkeypatch, copy: Path, doc: dict, kwargs: dict) -> str:
 
 
 def test_frame_num_is_that_of_videomme_w_subtitle_for_the_adapter():
-    from videorag_eval.subtitle_prompts import task_kwargs
+    from videorag_eval.benchmarks.subtitle_prompts import task_kwargs
 
     yaml = "videomme/videomme_w_subtitle.yaml"
     assert task_kwargs(yaml, "qwen2_5_vl")["frame_num"] == 32  # the default entry
@@ -99,7 +99,7 @@ def test_frame_num_is_that_of_videomme_w_subtitle_for_the_adapter():
 
 @pytest.mark.parametrize("adapter", [None, "qwen3_vl"])
 def test_videomme_prompt_equals_lmms_eval_with_forty_cues(forty, monkeypatch, adapter):
-    from videorag_eval.subtitle_prompts import task_kwargs, videomme_prompt
+    from videorag_eval.benchmarks.subtitle_prompts import task_kwargs, videomme_prompt
 
     kwargs = task_kwargs("videomme/videomme_w_subtitle.yaml", adapter)
     docs = _videomme_docs(forty)
@@ -115,7 +115,7 @@ def test_videomme_prompt_equals_lmms_eval_with_forty_cues(forty, monkeypatch, ad
 @pytest.mark.slow
 def test_videomme_subtitles_cell_sends_lmms_eval_prompt(forty, monkeypatch, tmp_path):
     """A cell at frames=8 sends lmms-eval's prompt with 32 cues (not one cue per LVLM frame)."""
-    from videorag_eval.subtitle_prompts import task_kwargs
+    from videorag_eval.benchmarks.subtitle_prompts import task_kwargs
 
     cell = run_cell("task=videomme", f"task.data_dir={forty}", "rag=subtitles", "aux=packaged", "frames=8", "limit=6",
                     f"results_dir={tmp_path}", f"cache_dir={tmp_path / '.cache'}")
@@ -141,7 +141,7 @@ def _theirs_lvb_lines(monkeypatch, copy: Path, doc: dict) -> list[str]:
 
 
 def test_longvideobench_lines_equal_lmms_eval_rebased_and_in_the_clip(lvb, monkeypatch):
-    from videorag_eval.subtitle_prompts import longvideobench_prompt
+    from videorag_eval.benchmarks.subtitle_prompts import longvideobench_prompt
 
     for doc in json.loads((lvb / "lvb_val.json").read_text()):
         ours = longvideobench_prompt(doc, lvb)
@@ -153,7 +153,7 @@ def test_longvideobench_lines_equal_lmms_eval_rebased_and_in_the_clip(lvb, monke
 
 
 def test_longvideobench_timestamp_shape(tmp_path):
-    from videorag_eval.subtitle_prompts import longvideobench_prompt
+    from videorag_eval.benchmarks.subtitle_prompts import longvideobench_prompt
 
     (tmp_path / "subtitles").mkdir()
     (tmp_path / "subtitles" / "b.json").write_text(json.dumps([{"timestamp": [103.0, 106.0], "text": "inside"},
@@ -161,7 +161,7 @@ def test_longvideobench_timestamp_shape(tmp_path):
     doc = {"subtitle_path": "b.json", "starting_timestamp_for_subtitles": 100.0, "duration": 30.0}
     got = longvideobench_prompt(doc, tmp_path)
     assert [(d.start, d.end, d.text) for d in got.docs] == [(3.0, 6.0, "inside")]
-    from videorag_eval.subtitle_files import MissingSubtitles
+    from videorag_eval.benchmarks.subtitle_files import MissingSubtitles
 
     with pytest.raises(MissingSubtitles) as err:  # lmms-eval raises on it: a recorded failure, never "no subtitles"
         longvideobench_prompt({**doc, "subtitle_path": "missing.json"}, tmp_path)

@@ -1,6 +1,6 @@
 import pytest
 
-from videorag_eval.subtitles import SubtitleError, UnreadableSubtitles, parse_srt
+from videorag_eval.benchmarks.subtitles import SubtitleError, UnreadableSubtitles, parse_srt
 
 SRT = """1
 00:00:01,000 --> 00:00:04,500
@@ -66,7 +66,7 @@ def test_lenient_where_players_are(tmp_path):
 
 
 def test_videomme_subtitles_raise_on_malformed_file(tmp_path):
-    from videorag_eval.subtitle_prompts import task_kwargs, videomme_prompt
+    from videorag_eval.benchmarks.subtitle_prompts import task_kwargs, videomme_prompt
 
     (tmp_path / "subtitle").mkdir()
     (tmp_path / "subtitle" / "v1.srt").write_text("1\n00:00:01,000 --> oops\ntext\n")

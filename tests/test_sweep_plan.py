@@ -6,7 +6,7 @@ import sys
 import pytest
 
 from helpers import REPO
-from videorag_eval.resources import CONF_DIR
+from videorag_eval.core.resources import CONF_DIR
 
 
 @pytest.fixture()
@@ -23,8 +23,8 @@ def loader_and_config(tmp_path, monkeypatch):
 
 
 def test_finished_duplicate_and_refused_cells_are_not_submitted(loader_and_config, tmp_path):
-    from videorag_eval.settings import ConfigError
-    from videorag_eval.submit_plan import plan, summary_line
+    from videorag_eval.cell.settings import ConfigError
+    from videorag_eval.sweep.submit_plan import plan, summary_line
 
     loader, config = loader_and_config
     jobs = [["rag=none", "rag.threshold=0.3"], ["rag=none", "rag.threshold=0.5"],  # one cell: no retrieval

@@ -1,5 +1,5 @@
 """Our text-only path for the adapters that cannot answer a request with no visual
-(``videorag_eval.adapters.TEXT_ONLY_FIXES``), for the families that cannot run end to end here.
+(``videorag_eval.lmms.adapters.TEXT_ONLY_FIXES``), for the families that cannot run end to end here.
 
 Video-LLaVA and LLaVA-OneVision (``llava_hf``) run for real with tiny random models in
 ``tests/test_tiny_models.py``. Here:
@@ -25,8 +25,8 @@ torch = pytest.importorskip("torch")
 
 from lmms_eval.api.instance import Instance  # noqa: E402
 
-from videorag_eval import adapters  # noqa: E402
-from videorag_eval.adapter_specs import SPECS  # noqa: E402
+from videorag_eval.lmms import adapters  # noqa: E402
+from videorag_eval.runtime.adapter_specs import SPECS  # noqa: E402
 
 TASK, SPLIT = "t", "test"
 QUESTION = 'Write the JSON request for: "What colour is the first bar?"'

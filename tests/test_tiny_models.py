@@ -111,7 +111,7 @@ def _load(name: str, root: Path, force_simple: bool | None = None, frames: int =
 
     cfg = _model_cfg(name)
     path = _timed(f"build {name}", ensure_tiny, str(cfg.tiny), root)
-    from videorag_eval.adapters import apply_adapter_fixes
+    from videorag_eval.lmms.adapters import apply_adapter_fixes
 
     apply_adapter_fixes(str(cfg.adapter))  # as the runner's factory does before building the adapter
     args = OmegaConf.to_container(cfg.model_args, resolve=True)
@@ -262,7 +262,7 @@ def _text_only_request():
 @pytest.mark.slow
 def test_llava_hf_text_only_through_our_fix(onevision):
     """lmms-eval 0.7.3's llava_hf itself builds no inputs for a request without visuals: it logs an error
-    and answers "". Our fix (videorag_eval.adapters.TEXT_ONLY_FIXES) answers it: the question alone in
+    and answers "". Our fix (videorag_eval.lmms.adapters.TEXT_ONLY_FIXES) answers it: the question alone in
     the adapter's chat template, no visual token, the model's own greedy continuation."""
     unfixed = type(onevision).generate_until.__wrapped__  # the adapter's own method
     assert unfixed(onevision, [_text_only_request()]) == [""]
@@ -302,7 +302,7 @@ def test_video_llava_video(video_llava, tiny_video):
 
 @pytest.mark.slow
 def test_video_llava_text_only_through_our_fix(video_llava):
-    """The adapter itself asserts exactly one visual per request. Our fix (videorag_eval.adapters.
+    """The adapter itself asserts exactly one visual per request. Our fix (videorag_eval.lmms.adapters.
     TEXT_ONLY_FIXES) answers a request with none: the adapter's prompt without its <video> token, the
     model's own greedy continuation, decoded as the adapter does."""
     unfixed = type(video_llava).generate_until.__wrapped__  # the adapter's own method
@@ -335,7 +335,7 @@ def test_video_llava_mixed_call_keeps_request_order(video_llava, tiny_video):
 def test_video_llava_read_video_fix_is_idempotent():
     import lmms_eval.models.simple.video_llava as vl
 
-    from videorag_eval.adapters import apply_adapter_fixes
+    from videorag_eval.lmms.adapters import apply_adapter_fixes
 
     apply_adapter_fixes("video_llava")
     fixed = vl.read_video

@@ -8,8 +8,8 @@ import pandas as pd
 import pytest
 
 from helpers import REPO, compose
-from videorag_eval.metrics import score_fields
-from videorag_eval.scoring import VIDEOMME_SCRIPT_PREFIXES, parse_lmms_eval, parse_videomme_script
+from videorag_eval.scoring.metrics import score_fields
+from videorag_eval.scoring.parsers import VIDEOMME_SCRIPT_PREFIXES, parse_lmms_eval, parse_videomme_script
 
 DEMO = REPO / "tasks" / "demo" / "data" / "videomme" / "test-00000-of-00001.parquet"
 
@@ -34,7 +34,7 @@ def test_prefix_list_is_the_scripts_with_its_two_joined_pairs():
 
 
 def _records(predictions: list[str]) -> tuple[list[dict], list[dict]]:
-    from videorag_eval.benchmarks import get_schema
+    from videorag_eval.benchmarks.schemas import get_schema
 
     docs = pd.read_parquet(DEMO).head(len(predictions)).to_dict("records")
     schema = get_schema("videomme")

@@ -9,8 +9,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from videorag_eval.adapter_specs import SPECS
-from videorag_eval.video_links import needs_link, readable_link, spec_of_model
+from videorag_eval.runtime.adapter_specs import SPECS
+from videorag_eval.lmms.video_links import needs_link, readable_link, spec_of_model
 
 REPO = Path(__file__).resolve().parent.parent
 DEMO = REPO / "tasks" / "demo" / "data" / "data" / "demo_001.mp4"
@@ -37,7 +37,7 @@ def test_link_is_read_as_the_same_video(tmp_path, suffix):
 def test_no_link_possible_is_the_cache_s_failure_named_with_its_fix(tmp_path):
     # issue 25: a link that cannot be made in the cache is the cache's failure (systemic: every such video would
     # fail alike), not the video's unreadable_video
-    from videorag_eval.cache import CacheIOError
+    from videorag_eval.store.cache import CacheIOError
 
     blocker = tmp_path / "cache"
     blocker.write_text("a file where the cache directory should be")

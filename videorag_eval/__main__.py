@@ -10,7 +10,7 @@ from __future__ import annotations
 import hydra
 from omegaconf import DictConfig
 
-from .resources import CONF_DIR
+from .core.resources import CONF_DIR
 
 
 @hydra.main(config_path=str(CONF_DIR), config_name="config", version_base="1.3")
@@ -20,7 +20,7 @@ def app(cfg: DictConfig) -> None:
     from hydra.core.hydra_config import HydraConfig
     from hydra.types import RunMode
 
-    from .lmms_tasks import quiet_lmms_eval_logs
+    from .lmms.tasks import quiet_lmms_eval_logs
 
     quiet_lmms_eval_logs()
     code, message = run(cfg)
@@ -29,7 +29,7 @@ def app(cfg: DictConfig) -> None:
     print(f"videorag_eval: error: {message}", file=sys.stderr, flush=True)
     hydra_cfg = HydraConfig.get()
     if hydra_cfg.mode == RunMode.MULTIRUN:  # the sweep goes on; SweepReport lists failures at its end
-        from . import sweep
+        from .sweep import callbacks as sweep
 
         sweep.record(hydra_cfg.sweep.dir, {"overrides": list(hydra_cfg.overrides.task), "exit_code": code,
                                            "error": message, "job": hydra_cfg.job.num})
@@ -39,14 +39,14 @@ def app(cfg: DictConfig) -> None:
 
 def run(cfg: DictConfig) -> tuple[int, str]:
     """(exit code, one-line message) of one cell."""
-    from .cell_lock import CellBusy
-    from .lmms_tasks import TaskSetupError
-    from .pipeline import MissingCache
-    from .runner import CellFailed, run_cell
-    from .settings import ConfigError
-    from .subtitles import NoSubtitles
+    from .cell.lock import CellBusy
+    from .lmms.tasks import TaskSetupError
+    from .method.pipeline import MissingCache
+    from .cell.runner import CellFailed, run_cell
+    from .cell.settings import ConfigError
+    from .benchmarks.subtitles import NoSubtitles
 
-    from .preflight import PreflightFailed
+    from .cell.preflight import PreflightFailed
 
     try:
         run_cell(cfg)
@@ -67,7 +67,7 @@ def run(cfg: DictConfig) -> tuple[int, str]:
 def main() -> None:
     import sys
 
-    from .settings import refuse_unknown_choices
+    from .cell.settings import refuse_unknown_choices
 
     refuse_unknown_choices(sys.argv[1:], CONF_DIR)  # model=foo: one line and exit 2, before Hydra composes
     app()

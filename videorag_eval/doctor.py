@@ -20,7 +20,7 @@ from typing import Any, Sequence
 
 from hydra.experimental.callback import Callback
 
-from .preflight import Preflight, PreflightFailed, Problem
+from .cell.preflight import Preflight, PreflightFailed, Problem
 
 
 def expand(overrides: Sequence[str]) -> list[list[str]]:
@@ -42,7 +42,7 @@ def compose_cells(jobs: list[list[str]], config_name: str = "config") -> list[An
 
 def check(jobs: list[list[str]], checks: tuple[str, ...] | None = None,
           config_name: str = "config") -> tuple[list[Any], list[Problem], float]:
-    from .settings import ConfigError, check_config
+    from .cell.settings import ConfigError, check_config
 
     t0 = time.perf_counter()
     cfgs = compose_cells(jobs, config_name)
@@ -83,8 +83,8 @@ def _table(problems: list[Problem]) -> str:
 def main(argv: Sequence[str] | None = None) -> int:
     from hydra import initialize_config_dir
 
-    from .resources import CONF_DIR
-    from .settings import ConfigError, check_config, refuse_unknown_choices
+    from .core.resources import CONF_DIR
+    from .cell.settings import ConfigError, check_config, refuse_unknown_choices
 
     argv = list(sys.argv[1:] if argv is None else argv)
     as_json = "--json" in argv

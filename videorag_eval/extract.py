@@ -21,8 +21,8 @@ import logging
 import hydra
 from omegaconf import DictConfig
 
-from .extraction import extract_task
-from .resources import CONF_DIR
+from .cell.extraction import extract_task
+from .core.resources import CONF_DIR
 
 log = logging.getLogger("videorag_eval.extract")
 
@@ -31,11 +31,11 @@ log = logging.getLogger("videorag_eval.extract")
 def main(cfg: DictConfig) -> None:
     import sys
 
-    from .failures import SystemicFailure, explained
-    from .lmms_tasks import TaskSetupError
-    from .preflight import PreflightFailed, require_ready
-    from .settings import ConfigError, check_config
-    from .failures import MissingWeights
+    from .core.failures import SystemicFailure, explained
+    from .lmms.tasks import TaskSetupError
+    from .cell.preflight import PreflightFailed, require_ready
+    from .cell.settings import ConfigError, check_config
+    from .core.failures import MissingWeights
 
     try:
         check_config(cfg, "extract")  # every setting's type, range and choices (config_schema.ExtractConfig)
@@ -59,7 +59,7 @@ def main(cfg: DictConfig) -> None:
 def cli() -> None:
     import sys
 
-    from .settings import refuse_unknown_choices
+    from .cell.settings import refuse_unknown_choices
 
     refuse_unknown_choices(sys.argv[1:], CONF_DIR)  # model=foo: one line and exit 2, before Hydra composes
     main()

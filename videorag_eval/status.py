@@ -24,7 +24,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-from .cell_lock import lock_holder
+from .cell.lock import lock_holder
 
 STATES = ("finished", "running", "failed", "interrupted", "pending", "submitted", "unreadable")
 ALWAYS_COUNTED = ("finished", "running", "failed", "interrupted")  # the others are counted when present
@@ -45,7 +45,7 @@ class CellStatus:
 def answered_questions(cell: Path) -> set[int]:
     """doc_ids a resume of the cell keeps, from all its journals (as ``Journal`` reads them: torn lines,
     non-data failures and answers whose decoupling request raised are not counted)."""
-    from .journal import Journal
+    from .store.journal import Journal
 
     journal = Journal(cell / "journal.jsonl", siblings=True)
     return {d for d in journal.records if journal.answered(d) is not None}
@@ -64,7 +64,7 @@ def _limit(cell: Path) -> int | None:
 def cell_state(cell: Path, root: Path | None = None) -> CellStatus:
     """State of one cell directory, by the precedence finished > running > failed > interrupted; a
     damaged cell file makes it ``unreadable`` (naming the file and why) whatever else it holds."""
-    from .result_files import UnreadableFile, read_identity, read_metrics, read_object
+    from .store.result_files import UnreadableFile, read_identity, read_metrics, read_object
 
     name = str(cell.relative_to(root)) if root is not None else str(cell)
     try:
@@ -75,7 +75,7 @@ def cell_state(cell: Path, root: Path | None = None) -> CellStatus:
     except UnreadableFile as exc:
         return CellStatus(name, "unreadable", 0, _limit(cell), detail=f"{exc.path.name}: {exc.why}")
     if metrics is not None:
-        from .failures import failed_share, mostly_failed
+        from .core.failures import failed_share, mostly_failed
 
         n, n_failed = int(metrics.get("n", 0)), metrics.get("n_failed")
         flagged = n_failed is not None and mostly_failed(n, n_failed)  # finished, but mostly failures (README)
@@ -120,8 +120,8 @@ def with_scheduler(rows: list[CellStatus], root: Path) -> list[str]:
     """Cells submitted to SLURM that their files do not show finished, failed, unreadable or running:
     their job's state from the scheduler (rows added for cells whose job has not created them yet).
     Returns notes on what the scheduler could not say (no squeue, no sacct)."""
-    from .slurm_cli import SchedulerUnavailable
-    from .slurm_jobs import latest_submissions, query
+    from .sweep.slurm_cli import SchedulerUnavailable
+    from .sweep.slurm_jobs import latest_submissions, query
 
     submitted = latest_submissions(root)
     if not submitted:

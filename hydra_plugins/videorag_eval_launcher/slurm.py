@@ -10,9 +10,9 @@ pre-emption and after a timeout signal), with two additions:
   outlive the sweep (follow it with ``python -m videorag_eval.status RESULTS_DIR``; submitting the
   same command again later submits only what is not finished);
 - ``check_resources`` (default true): before ``sbatch``, the request is compared with the partition's
-  nodes and limits (``videorag_eval.slurm_fit``); a request no node can satisfy exits 2 listing every
+  nodes and limits (``videorag_eval.sweep.slurm_fit``); a request no node can satisfy exits 2 listing every
   mismatch and its fix; a scheduler that cannot be read is said and the sweep goes on;
-- ``wait=true`` follows the jobs through the scheduler (``videorag_eval.slurm_jobs.watch``): a job that
+- ``wait=true`` follows the jobs through the scheduler (``videorag_eval.sweep.slurm_jobs.watch``): a job that
   ended without a result (time limit, out of memory, cancelled) is listed as a failed cell instead of
   being awaited forever, and when every remaining job pends with a reason that never resolves
   (``PartitionConfig``, ...) it stops waiting, prints the status table and exits non-zero.
@@ -53,8 +53,8 @@ class SlurmLauncher(_SubmititSlurmLauncher):
         return executor
 
     def launch(self, job_overrides: Sequence[Sequence[str]], initial_job_idx: int) -> Sequence[JobReturn]:
-        from videorag_eval.settings import ConfigError, check_launcher
-        from videorag_eval.submit_plan import plan, record_submission, summary_line
+        from videorag_eval.cell.settings import ConfigError, check_launcher
+        from videorag_eval.sweep.submit_plan import plan, record_submission, summary_line
 
         assert self.config is not None and self.hydra_context is not None
         try:
@@ -98,7 +98,7 @@ class SlurmLauncher(_SubmititSlurmLauncher):
     def _check_resources(self, executor, n_jobs: int) -> None:
         """Refuse (exit 2) a request no node of the partition can satisfy; say so and go on when the
         scheduler cannot be read."""
-        from videorag_eval.slurm_fit import Request, check, sbatch_flags
+        from videorag_eval.sweep.slurm_fit import Request, check, sbatch_flags
 
         # the sbatch lines submitit will write for these parameters (additional_parameters included)
         script = executor._executor._make_submission_file_text("true", "check_resources")
@@ -116,8 +116,8 @@ class SlurmLauncher(_SubmititSlurmLauncher):
     def _wait(self, todo: list, jobs: list, sweep_dir: Path) -> dict[int, JobReturn]:
         """Every job's return. A job that ended without a result, or that can never start, is a failed
         cell of the sweep (``failed_cells.jsonl``: SweepReport lists them at the end and exits 1)."""
-        from videorag_eval import sweep
-        from videorag_eval.slurm_jobs import watch
+        from videorag_eval.sweep import callbacks as sweep
+        from videorag_eval.sweep.slurm_jobs import watch
 
         outcome = watch(jobs)
         if outcome.stuck:

@@ -12,16 +12,16 @@ def data_dir() -> Path:
 
 
 def demo_doc_to_visual(doc):
-    # the same checked path as Video-MME's (videorag_eval.safe_paths): a row pointing outside the data
+    # the same checked path as Video-MME's (videorag_eval.benchmarks.safe_paths): a row pointing outside the data
     # directory is refused (unsafe_path); missing: the .mp4 path, recorded as a failed question
-    from videorag_eval.task_functions import videomme_video
+    from videorag_eval.lmms.task_functions import videomme_video
 
     return [videomme_video(data_dir(), doc["videoID"])]
 
 
 def demo_process_docs(dataset):
-    # malformed rows tagged and made readable, as for Video-MME (videorag_eval.row_checks)
-    from videorag_eval.task_functions import videomme_process_docs
+    # malformed rows tagged and made readable, as for Video-MME (videorag_eval.benchmarks.row_checks)
+    from videorag_eval.lmms.task_functions import videomme_process_docs
 
     return videomme_process_docs(dataset)
 

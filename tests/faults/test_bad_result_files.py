@@ -13,7 +13,8 @@ import pytest
 
 from conftest import REPO, run_cli
 from helpers import compose
-from videorag_eval import cell_state, cells
+from videorag_eval.cell import state as cell_state
+from videorag_eval.cell import identity as cells
 
 GOOD = "f8-none-n4-good"
 # cell name -> (file, content, what the tools must say about it)

@@ -12,8 +12,8 @@ import pytest
 
 import synthetic
 from helpers import read_cell, run_cell
-from videorag_eval.row_checks import problem
-from videorag_eval.scoring import score_records
+from videorag_eval.benchmarks.row_checks import problem
+from videorag_eval.scoring.parsers import score_records
 
 TWELVE = [f"{'ABCDEFGHIJKL'[i]}. option {i}" for i in range(12)]
 # question_id -> (column changes, what the error must say)

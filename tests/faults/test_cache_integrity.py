@@ -12,7 +12,7 @@ import pytest
 
 from conftest import REPO
 from helpers import read_cell, run_cell
-from videorag_eval.cache_packs import MAGIC, decode_pack, encode_pack
+from videorag_eval.store.packs import MAGIC, decode_pack, encode_pack
 
 pytestmark = pytest.mark.slow
 DEMO_DATA = REPO / "tasks" / "demo" / "data"

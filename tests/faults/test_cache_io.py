@@ -17,8 +17,8 @@ import pytest
 
 from conftest import REPO, cells_under
 from helpers import read_cell, run_cell
-from videorag_eval.cache import Cache
-from videorag_eval.runner import CellFailed
+from videorag_eval.store.cache import Cache
+from videorag_eval.cell.runner import CellFailed
 
 DEMO_VIDEO = REPO / "tasks" / "demo" / "data" / "data" / "demo_001.mp4"
 
@@ -51,7 +51,7 @@ def test_a_pack_path_that_is_a_directory_stops_the_cell_and_never_fails_the_vide
 
 
 def test_every_cache_read_and_write_error_is_the_cache_s(tmp_path, monkeypatch):
-    from videorag_eval.cache import CacheIOError
+    from videorag_eval.store.cache import CacheIOError
 
     cache = Cache(tmp_path / "cache")
     cache.put_json("asr_segments", "k1", {"segments": []}, group="g1")
@@ -82,7 +82,7 @@ def test_every_cache_read_and_write_error_is_the_cache_s(tmp_path, monkeypatch):
     def full(*_args, **_kwargs):
         raise OSError(errno.ENOSPC, "No space left on device")
 
-    monkeypatch.setattr("videorag_eval.cache_packs.write_atomic", full)
+    monkeypatch.setattr("videorag_eval.store.packs.write_atomic", full)
     with pytest.raises(CacheIOError) as err:
         cache.put_json("asr_segments", "k3", {"segments": []}, group="g2")
     assert "No space left on device" in str(err.value) and "free space on the cache's disk" in str(err.value)

@@ -11,7 +11,7 @@ import pytest
 from conftest import cells_under
 from helpers import read_cell, run_cell
 from videorag_eval.models import scripted
-from videorag_eval.runner import CellFailed
+from videorag_eval.cell.runner import CellFailed
 
 pytestmark = pytest.mark.slow
 
@@ -87,7 +87,7 @@ def test_three_in_a_row_stop_the_cell_and_a_resume_reasks_them(tmp_path, e2e_cac
 
 
 def test_a_clean_answer_wins_over_a_fallen_back_one_whatever_file_it_is_in(tmp_path):
-    from videorag_eval.journal import Journal
+    from videorag_eval.store.journal import Journal
 
     cell = tmp_path / "cell"
     cell.mkdir()

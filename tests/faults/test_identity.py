@@ -8,8 +8,8 @@ import pytest
 
 import synthetic
 from helpers import compose, read_cell, run_cell
-from videorag_eval import cells
-from videorag_eval.cell_state import IdentityMismatch
+from videorag_eval.cell import identity as cells
+from videorag_eval.cell.state import IdentityMismatch
 
 pytestmark = pytest.mark.slow
 
@@ -72,8 +72,8 @@ def test_a_parser_change_rescores_stored_predictions_without_the_model(copy_and_
     def no_model(*a, **k):
         raise AssertionError("a parser change must not run the model")
 
-    monkeypatch.setattr("videorag_eval.runner.build_inner", no_model)
-    monkeypatch.setattr("videorag_eval.runner.build_pipeline", no_model)
+    monkeypatch.setattr("videorag_eval.cell.runner.build_inner", no_model)
+    monkeypatch.setattr("videorag_eval.cell.runner.build_pipeline", no_model)
     run_cell(*args, "parser=paper")
     after, samples = read_cell(cell)
     assert after["parser"] == "paper" and after["rescored_from"] == before["parser"] == "lmms_eval"
@@ -83,7 +83,7 @@ def test_a_parser_change_rescores_stored_predictions_without_the_model(copy_and_
 
 
 def test_an_interrupted_data_parallel_cell_of_another_version_is_not_resumed(tmp_path):
-    from videorag_eval import cell_state
+    from videorag_eval.cell import state as cell_state
 
     cell = tmp_path / "cell"
     cell.mkdir()

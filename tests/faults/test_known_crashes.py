@@ -8,12 +8,12 @@ import shutil
 import pytest
 
 from helpers import compose
-from videorag_eval.decoupling.parse import fallback_request
-from videorag_eval.journal import Journal
-from videorag_eval.metrics import score_fields
-from videorag_eval.records import Question
-from videorag_eval.failures import MissingWeights
-from videorag_eval.weights import loading
+from videorag_eval.method.decoupling.parse import fallback_request
+from videorag_eval.store.journal import Journal
+from videorag_eval.scoring.metrics import score_fields
+from videorag_eval.core.records import Question
+from videorag_eval.core.failures import MissingWeights
+from videorag_eval.runtime.weights import loading
 
 
 @pytest.mark.parametrize("task", ["mlvu", "videomme", "longvideobench"])
@@ -40,7 +40,7 @@ def test_a_journal_line_without_doc_id_is_ignored(tmp_path):
 
 
 def _pipeline(tmp_path, rag):
-    from videorag_eval.factory import build_pipeline
+    from videorag_eval.lmms.factory import build_pipeline
 
     return build_pipeline(compose(f"rag={rag}", f"cache_dir={tmp_path / 'cache'}"))
 
@@ -50,8 +50,8 @@ def _question(video, doc_id=0):
 
 
 def test_a_decode_error_mid_run_is_classified_and_memoised(tmp_path, demo_data, monkeypatch):
-    from videorag_eval import media
-    from videorag_eval.pipeline import VideoProblem
+    from videorag_eval.method import media
+    from videorag_eval.method.pipeline import VideoProblem
 
     video = tmp_path / "v.mp4"
     shutil.copy(demo_data / "data" / "demo_001.mp4", video)
@@ -93,7 +93,7 @@ def test_a_failed_transcription_is_memoised_and_degrades_its_questions(tmp_path,
 
 
 def test_transcription_failing_on_three_videos_in_a_row_is_systemic(tmp_path, demo_data, monkeypatch):
-    from videorag_eval.failures import SystemicFailure
+    from videorag_eval.core.failures import SystemicFailure
 
     videos = []
     for i, name in enumerate(("demo_001", "demo_002", "demo_004", "demo_005")):
@@ -145,7 +145,7 @@ def test_a_model_that_cannot_load_says_why():
 
 def test_a_missing_package_of_a_real_adapter_is_named(tmp_path):
     """model=llava_video_7b needs the git-only LLaVA-NeXT package, absent here: the reason says so."""
-    from videorag_eval.factory import build_inner
+    from videorag_eval.lmms.factory import build_inner
 
     cfg = compose("model=llava_video_7b", f"cache_dir={tmp_path}")
     try:

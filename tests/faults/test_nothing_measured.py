@@ -21,11 +21,11 @@ import pytest
 import synthetic
 from conftest import REPO, cells_under
 from helpers import read_cell, run_cell
-from videorag_eval.runner import CellFailed
+from videorag_eval.cell.runner import CellFailed
 
 
 def test_the_rule_names_the_most_common_kind_and_its_fix():
-    from videorag_eval.failures import MOSTLY_FAILED, mostly_failed, no_question_asked
+    from videorag_eval.core.failures import MOSTLY_FAILED, mostly_failed, no_question_asked
 
     records = [{"doc_id": i, "video": "v1.mp4", "error": f"bad_subtitles: file {i}", "error_kind": "bad_subtitles"}
                for i in range(3)] + [{"doc_id": 3, "video": None, "error": "unsafe_path: x", "error_kind": "unsafe_path"}]

@@ -10,8 +10,9 @@ import logging
 import pytest
 
 from helpers import compose, read_cell, run_cell
-from videorag_eval import cell_state, cells
-from videorag_eval.journal import Journal
+from videorag_eval.cell import state as cell_state
+from videorag_eval.cell import identity as cells
+from videorag_eval.store.journal import Journal
 
 
 def _args(tmp_path, e2e_cache, *extra):

@@ -5,7 +5,7 @@ import pytest
 
 from conftest import cells_under, run_cli
 from helpers import compose
-from videorag_eval.settings import ConfigError, check_config
+from videorag_eval.cell.settings import ConfigError, check_config
 
 BAD = [
     # (overrides, key, allowed-values text)

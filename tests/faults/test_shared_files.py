@@ -28,9 +28,9 @@ import os
 os.umask(0o002)
 import numpy as np
 from pathlib import Path
-from videorag_eval.cache import Cache
-from videorag_eval.cell_lock import CellLock
-from videorag_eval.files import write_json
+from videorag_eval.store.cache import Cache
+from videorag_eval.cell.lock import CellLock
+from videorag_eval.core.files import write_json
 cache = Cache(Path({str(shared / 'cache')!r}))
 cache.put_json("ns", "k" * 64, {{"a": 1}})                    # a single entry
 cache.put_array("ns", "j" * 64, np.zeros(3))
@@ -54,7 +54,7 @@ def test_a_private_umask_still_gives_private_files(tmp_path):
     code = f"""
 import os
 os.umask(0o077)
-from videorag_eval.files import write_json
+from videorag_eval.core.files import write_json
 write_json({str(tmp_path / 'x.json')!r}, 1)
 """
     subprocess.run([sys.executable, "-c", code], check=True, cwd=REPO, timeout=60)

@@ -11,8 +11,8 @@ import pytest
 import synthetic
 from conftest import cells_under, run_cli
 from helpers import compose, read_cell, run_cell
-from videorag_eval import cells
-from videorag_eval.cache import Cache
+from videorag_eval.cell import identity as cells
+from videorag_eval.store.cache import Cache
 
 HOUR_AGO = time.time() - 2 * 3600
 

@@ -10,8 +10,8 @@ import pytest
 
 from conftest import REPO, cells_under, run_cli
 from helpers import compose, run_cell
-from videorag_eval import cells
-from videorag_eval.cell_lock import CellBusy, CellLock, is_locked
+from videorag_eval.cell import identity as cells
+from videorag_eval.cell.lock import CellBusy, CellLock, is_locked
 
 
 @pytest.mark.slow
@@ -24,7 +24,7 @@ def test_a_sweep_with_one_invalid_cell_finishes_the_others(tmp_path, e2e_cache):
     assert len(cells_under(tmp_path)) == 2  # the refused cell left no directory
 
 
-HOLD = ("import sys, time; from pathlib import Path; from videorag_eval.cell_lock import CellLock; "
+HOLD = ("import sys, time; from pathlib import Path; from videorag_eval.cell.lock import CellLock; "
         "l = CellLock(Path(sys.argv[1])).__enter__(); print('held', flush=True); time.sleep(600)")
 
 

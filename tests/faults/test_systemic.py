@@ -9,7 +9,7 @@ import pytest
 
 from conftest import cells_under, run_cli
 from helpers import read_cell, run_cell
-from videorag_eval.runner import CellFailed
+from videorag_eval.cell.runner import CellFailed
 
 
 def test_a_bug_stops_the_cell_and_a_resume_reasks_what_it_did_not_answer(tmp_path, monkeypatch, e2e_cache):
@@ -64,7 +64,7 @@ def test_every_question_failing_alike_is_systemic(no_videos, tmp_path, e2e_cache
 
 def test_a_journalled_non_data_failure_is_asked_again(tmp_path):
     """Older runs journalled every failure; only data failures count as done on resume."""
-    from videorag_eval.journal import Journal
+    from videorag_eval.store.journal import Journal
 
     path = tmp_path / "journal.jsonl"
     lines = [{"doc_id": 0, "prediction": "A", "error": None},

@@ -15,7 +15,7 @@ import pytest
 import synthetic
 from conftest import run_cli
 from helpers import read_cell, run_cell
-from videorag_eval.safe_paths import UnsafePath, inside
+from videorag_eval.benchmarks.safe_paths import UnsafePath, inside
 
 
 def test_inside_accepts_paths_in_the_data_dir_and_refuses_the_rest(tmp_path):
@@ -69,7 +69,7 @@ def test_layout_folders_on_another_disk_and_hub_snapshots_are_followed(tmp_path)
     root = tmp_path / "copy"
     root.mkdir()
     (root / "data").symlink_to(disk / "videomme_data")
-    from videorag_eval.task_functions import videomme_video
+    from videorag_eval.lmms.task_functions import videomme_video
 
     assert videomme_video(root, "v1") == str((disk / "videomme_data" / "v1.MP4").resolve())
     assert videomme_video(root, "alias") == str((disk / "videomme_data").resolve() / "alias.mp4")
@@ -136,7 +136,7 @@ def test_no_refused_file_reaches_the_log_as_read(hostile_cell):
 
 
 def test_the_check_applies_to_the_file_with_its_suffix_a_symlink_on_it_included(tmp_path):
-    from videorag_eval.task_functions import videomme_video
+    from videorag_eval.lmms.task_functions import videomme_video
 
     root = tmp_path / "data"
     (root / "data").mkdir(parents=True)

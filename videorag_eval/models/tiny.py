@@ -142,7 +142,7 @@ def _build_atomically(out_dir: str | os.PathLike, name: str, write: Callable[[Pa
     out.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.building-", dir=out.parent))
     try:
-        from ..files import dir_mode
+        from ..core.files import dir_mode
 
         os.chmod(tmp, dir_mode(tmp))  # mkdtemp makes it private (0o700); honour the umask as mkdir would
         write(tmp)

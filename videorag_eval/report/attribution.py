@@ -23,7 +23,7 @@ from typing import Any
 
 import pandas as pd
 
-from ..headline import task_label
+from ..scoring.headline import task_label
 from . import stats
 from .analysis import Analysis, Group, _delta_stat
 from .cells import Cell

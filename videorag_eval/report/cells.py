@@ -176,7 +176,7 @@ def pairing_key(config: dict[str, Any], cell: Path, parser: Any) -> str:
     data["_parser"] = parser
     ident = cell / "identity.json"
     if ident.exists():
-        from ..result_files import read_identity
+        from ..store.result_files import read_identity
 
         stored = read_identity(ident)  # a damaged one: UnreadableFile, the cell is listed as unreadable
         data["_annotation"] = (stored.get("annotations") or {}).get("sha256")
@@ -187,7 +187,7 @@ def pairing_key(config: dict[str, Any], cell: Path, parser: Any) -> str:
 def load_cell(path: Path, results_dir: Path) -> Cell:
     import yaml
 
-    from ..result_files import UnreadableFile, read_metrics
+    from ..store.result_files import UnreadableFile, read_metrics
 
     metrics = read_metrics(path / "metrics.json")
     for key in ("accuracy", "frames"):
@@ -242,7 +242,7 @@ def load_cell(path: Path, results_dir: Path) -> Cell:
 
 
 def load_cells(results_dir: Path, exclude: Path | None = None) -> tuple[list[Cell], list[Skipped]]:
-    from ..result_files import UnreadableFile
+    from ..store.result_files import UnreadableFile
 
     paths, skipped = find_cells(results_dir, exclude)
     cells = []

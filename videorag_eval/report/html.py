@@ -9,7 +9,7 @@ import os
 from html import escape
 from pathlib import Path
 
-from ..headline import task_label
+from ..scoring.headline import task_label
 from .summary import official_script
 from .analysis import Analysis
 from .cells import Cell, Skipped

@@ -27,7 +27,7 @@ def official_script(metrics: dict[str, Any]) -> str | None:
 
 
 def print_summary(metrics: dict[str, Any], cell: Path, skipped: bool = False) -> None:
-    from ..headline import task_label
+    from ..scoring.headline import task_label
 
     rag = metrics["rag"]
     lines = [
@@ -38,7 +38,7 @@ def print_summary(metrics: dict[str, Any], cell: Path, skipped: bool = False) ->
         + (f", unparsable {metrics['n_unparsable']}" if "n_unparsable" in metrics else "")
         + (f" {metrics['failures']}" if metrics.get("failures") else "") + f"; parser={metrics['parser']}",
     ]
-    from ..failures import failed_share, mostly_failed
+    from ..core.failures import failed_share, mostly_failed
 
     if mostly_failed(int(metrics.get("n", 0)), int(metrics.get("n_failed", 0))):  # finished, but its number is mostly failures
         lines.append(f"  WARNING: mostly failed: {failed_share(metrics['n'], metrics['n_failed'])}; they count as wrong, "

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from ..headline import task_label
+from ..scoring.headline import task_label
 from .analysis import Analysis
 
 # Paper-style columns per benchmark, and which rag setting fills each.

@@ -1,0 +1,1 @@
+"""Answer parsers, each benchmark's headline metric and a cell's metrics.json."""

@@ -1,0 +1,1 @@
+"""What is kept on disk and read back: the extraction cache and its packs, a cell's journal and result files."""
