@@ -30,7 +30,7 @@ import logging
 import os
 from collections import Counter
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable
 
 from .errors import CacheIOError, cache_io
 from ..core.files import write_atomic
@@ -72,21 +72,22 @@ class Cache:
         """Context manager: packed writes inside it are flushed once, at its end."""
         return self.packs.batch()
 
-    # -- JSON entries ----------------------------------------------------------------------
-    def get_json(self, namespace: str, key: str, group: str | None = None) -> Any | None:
-        if group is not None:
-            return self.packs.get(namespace, group, key, "json")
-        path = self._path(namespace, key, "json")
+    # -- single-file entries ---------------------------------------------------------------
+    def _read_single(self, namespace: str, key: str, ext: str, decode: Callable[[bytes], Any],
+                     corrupt: tuple[type[Exception], ...]) -> Any | None:
+        """One entry's own file: a miss if absent; a file-system error on it is the cache's (systemic,
+        ``CacheIOError``); undecodable bytes (disk trouble, a manual edit) or a value of the wrong type or
+        shape are a corrupt miss, and the entry is recomputed and rewritten."""
+        path = self._path(namespace, key, ext)
         self.stats["disk.read"] += 1
         try:
-            value = json.loads(path.read_text())
+            value = decode(path.read_bytes())
         except FileNotFoundError:
             self.stats[f"{namespace}.miss"] += 1
             return None
         except OSError as exc:  # e.g. a directory where the entry belongs, no permission: the cache's, systemic
             raise CacheIOError(path, "read", exc) from exc
-        except (json.JSONDecodeError, UnicodeDecodeError):
-            # A corrupt entry (disk trouble, manual edit) is a miss, and is rewritten.
+        except corrupt:
             self.stats[f"{namespace}.corrupt"] += 1
             return None
         if not self._usable(namespace, path, value):
@@ -107,6 +108,13 @@ class Cache:
             path.unlink(missing_ok=True)
         return False
 
+    # -- JSON entries ----------------------------------------------------------------------
+    def get_json(self, namespace: str, key: str, group: str | None = None) -> Any | None:
+        if group is not None:
+            return self.packs.get(namespace, group, key, "json")
+        return self._read_single(namespace, key, "json", lambda raw: json.loads(raw.decode("utf-8")),
+                                 (json.JSONDecodeError, UnicodeDecodeError))
+
     def put_json(self, namespace: str, key: str, value: Any, group: str | None = None) -> None:
         if group is not None:
             return self.packs.put(namespace, group, key, "json", value)
@@ -123,23 +131,8 @@ class Cache:
 
         import numpy as np
 
-        path = self._path(namespace, key, "npy")
-        self.stats["disk.read"] += 1
-        try:
-            raw = path.read_bytes()
-            value = np.load(io.BytesIO(raw), allow_pickle=False)
-        except FileNotFoundError:
-            self.stats[f"{namespace}.miss"] += 1
-            return None
-        except OSError as exc:
-            raise CacheIOError(path, "read", exc) from exc
-        except ValueError:
-            self.stats[f"{namespace}.corrupt"] += 1
-            return None
-        if not self._usable(namespace, path, value):
-            return None
-        self.stats[f"{namespace}.hit"] += 1
-        return value
+        return self._read_single(namespace, key, "npy", lambda raw: np.load(io.BytesIO(raw), allow_pickle=False),
+                                 (ValueError,))
 
     def put_array(self, namespace: str, key: str, value, group: str | None = None) -> None:
         if group is not None:
