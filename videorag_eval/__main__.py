@@ -39,14 +39,13 @@ def app(cfg: DictConfig) -> None:
 
 def run(cfg: DictConfig) -> tuple[int, str]:
     """(exit code, one-line message) of one cell."""
+    from .benchmarks.subtitles import NoSubtitles
     from .cell.lock import CellBusy
-    from .lmms.tasks import TaskSetupError
-    from .method.pipeline import MissingCache
+    from .cell.preflight import PreflightFailed
     from .cell.runner import CellFailed, run_cell
     from .cell.settings import ConfigError
-    from .benchmarks.subtitles import NoSubtitles
-
-    from .cell.preflight import PreflightFailed
+    from .lmms.tasks import TaskSetupError
+    from .method.pipeline import MissingCache
 
     try:
         run_cell(cfg)

@@ -83,8 +83,8 @@ def _table(problems: list[Problem]) -> str:
 def main(argv: Sequence[str] | None = None) -> int:
     from hydra import initialize_config_dir
 
-    from .core.resources import CONF_DIR
     from .cell.settings import ConfigError, check_config, refuse_unknown_choices
+    from .core.resources import CONF_DIR
 
     argv = list(sys.argv[1:] if argv is None else argv)
     as_json = "--json" in argv

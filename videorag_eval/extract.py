@@ -31,11 +31,10 @@ log = logging.getLogger("videorag_eval.extract")
 def main(cfg: DictConfig) -> None:
     import sys
 
-    from .core.failures import SystemicFailure, explained
-    from .lmms.tasks import TaskSetupError
     from .cell.preflight import PreflightFailed, require_ready
     from .cell.settings import ConfigError, check_config
-    from .core.failures import MissingWeights
+    from .core.failures import MissingWeights, SystemicFailure, explained
+    from .lmms.tasks import TaskSetupError
 
     try:
         check_config(cfg, "extract")  # every setting's type, range and choices (config_schema.ExtractConfig)

@@ -12,8 +12,8 @@ import re
 from dataclasses import dataclass
 from typing import Any, Callable, Mapping
 
-from . import row_checks
 from ..core.records import Question
+from . import row_checks
 
 _LETTER_PREFIX = re.compile(r"^\s*\(?([A-Z])[.)]\s*")
 

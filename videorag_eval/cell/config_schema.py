@@ -27,16 +27,15 @@ from typing import Annotated, Any, Literal, Optional, Union, get_args, get_origi
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
-from ..runtime.adapter_specs import SPECS as ADAPTERS
 from ..benchmarks.schemas import SCHEMAS as TASK_SCHEMAS
+from ..core.resources import CONF_DIR
+from ..lmms.tasks import SPECS as TASKS
 from ..method.detection.detectors import DETECTOR_KINDS
 from ..method.detection.entities import CLEANERS
 from ..method.detection.keyframes import RULES, SIMILARITIES
 from ..method.detection.scene_graph import RELATION_MODES
-from ..lmms.tasks import SPECS as TASKS
 from ..models.tiny import TINY_BUILDERS
-from ..core.resources import CONF_DIR
-
+from ..runtime.adapter_specs import SPECS as ADAPTERS
 
 # ---------------------------------------------------------------------- the vocabulary of a declaration
 

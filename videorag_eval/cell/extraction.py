@@ -59,10 +59,10 @@ def prepare_video(pipeline, path: str, counts: Counter) -> None:
 
 
 def _pipelines(cfg: DictConfig, require_cache: bool):
-    from ..store.cache import Cache
     from ..lmms.factory import max_frames_mb
     from ..method.pipeline import AuxPipeline
     from ..method.rag_settings import RagSettings
+    from ..store.cache import Cache
 
     rag = RagSettings.from_cfg(cfg.rag)
     counts = frame_counts(cfg.frames)

@@ -10,16 +10,16 @@ from typing import Any
 from omegaconf import OmegaConf
 
 from ..benchmarks.schemas import get_schema
-from ..store.journal import Journal
 from ..lmms.wrapper import VideoRAG
+from ..store.journal import Journal
 
 
 def build_wrapper_parts(config_path: str) -> dict:
     """For ``lmms-eval --model videorag --model_args config=<cell>/config.yaml``: the wrapper's parts as
     ``run_cell`` builds them (decoupling replies cached, subtitles for the with-subtitles arm)."""
-    from .identity import identity_digest
     from ..lmms.decoupling_cache import DecouplingCache, model_identity
     from ..lmms.factory import build_inner, build_pipeline, build_subtitles
+    from .identity import identity_digest
 
     cfg = OmegaConf.load(config_path)
     pipeline = build_pipeline(cfg)

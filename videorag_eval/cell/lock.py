@@ -15,7 +15,6 @@ from pathlib import Path
 from typing import Any
 
 
-
 class CellBusy(RuntimeError):
     """Another live process is writing this cell."""
 

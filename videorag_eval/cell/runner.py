@@ -14,19 +14,19 @@ from pathlib import Path
 
 from omegaconf import DictConfig, OmegaConf
 
-from . import state as cell_state
-from . import identity as cells
-from .lock import CellLock
 from ..benchmarks.schemas import get_schema
-from ..lmms.factory import build_inner, build_pipeline, build_subtitles
+from ..core.failures import SystemicFailure, budget_left_nothing, explained, no_question_asked
 from ..core.files import remove_stale_tmp, write_atomic, write_json, write_jsonl
-from ..store.journal import Journal
-from ..scoring.metrics import cell_metrics
+from ..lmms.factory import build_inner, build_pipeline, build_subtitles
+from ..method.pipeline import MissingCache
+from ..report.summary import print_summary
 from ..runtime.model_args import apply_method_args
 from ..runtime.parallel import Barrier, Ranks, single_process_view
-from ..report.summary import print_summary
-from ..core.failures import SystemicFailure, budget_left_nothing, explained, no_question_asked
-from ..method.pipeline import MissingCache
+from ..scoring.metrics import cell_metrics
+from ..store.journal import Journal
+from . import identity as cells
+from . import state as cell_state
+from .lock import CellLock
 from .settings import check_config
 
 log = logging.getLogger("videorag_eval")
@@ -98,7 +98,6 @@ def _lock(cell: Path):
 def _rescore_if_needed(cfg: DictConfig, cell: Path) -> dict:
     """A finished cell asked with another ``parser``: re-score its stored predictions, no model run."""
     from ..scoring.metrics import rescore
-
     from ..store.result_files import UnreadableFile, read_metrics
 
     try:

@@ -45,9 +45,9 @@ def _sha256(path: Path) -> str:
 
 
 def compute(cfg: Any) -> dict[str, Any]:
-    from . import identity as cells
     from ..lmms.tasks import get_spec, resolve_data_dir
     from ..runtime.weights import package_version
+    from . import identity as cells
 
     data_dir, local = resolve_data_dir(cfg.task)
     ann = data_dir / get_spec(str(cfg.task.name)).annotations

@@ -16,8 +16,8 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any, Callable
 
-from ..store.cache import Cache, make_key
 from ..runtime.weights import package_version
+from ..store.cache import Cache, make_key
 
 NAMESPACE = "decoupling"
 

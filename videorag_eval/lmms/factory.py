@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-
 from omegaconf import DictConfig, OmegaConf
 
-from ..store.cache import Cache
-from ..runtime.model_args import adapter_args
 from ..method.pipeline import AuxPipeline
 from ..method.rag_settings import RagSettings
+from ..runtime.model_args import adapter_args
+from ..store.cache import Cache
 
 
 def max_frames_mb(cfg: DictConfig) -> float:

@@ -15,11 +15,10 @@ from typing import Any
 
 import yaml
 
-from ..store.cache import make_key
+from ..benchmarks.safe_paths import UnsafePath
 from ..core.files import write_atomic
 from ..core.resources import TASKS_DIR
-from ..benchmarks.safe_paths import UnsafePath
-
+from ..store.cache import make_key
 
 
 @dataclass(frozen=True)

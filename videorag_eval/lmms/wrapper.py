@@ -26,18 +26,18 @@ from typing import Any, Callable
 from lmms_eval.api.instance import Instance
 from lmms_eval.api.model import lmms
 
-from ..benchmarks.schemas import Schema
-from .decoupling_cache import DecouplingCache
-from ..method.decoupling.parse import fallback_request, parse_decoupling
-from ..method.decoupling.prompt import build_decoupling_prompt
-from ..core.failures import FailureWatch, decoupling_watch, is_systemic
-from ..store.journal import Journal
-from ..method.pipeline import AuxPipeline, VideoProblem
-from ..method.prompt import assemble, count_tokens
-from ..core.records import DecoupledRequest, Question
 from ..benchmarks.row_checks import BadRow
 from ..benchmarks.safe_paths import UnsafePath
+from ..benchmarks.schemas import Schema
 from ..benchmarks.subtitles import SubtitleError
+from ..core.failures import FailureWatch, decoupling_watch, is_systemic
+from ..core.records import DecoupledRequest, Question
+from ..method.decoupling.parse import fallback_request, parse_decoupling
+from ..method.decoupling.prompt import build_decoupling_prompt
+from ..method.pipeline import AuxPipeline, VideoProblem
+from ..method.prompt import assemble, count_tokens
+from ..store.journal import Journal
+from .decoupling_cache import DecouplingCache
 
 log = logging.getLogger(__name__)
 

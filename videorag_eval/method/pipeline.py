@@ -14,17 +14,16 @@ from collections import Counter
 from dataclasses import dataclass, field, replace
 from typing import Any
 
-from . import media
+from ..core.failures import MissingWeights, extraction_watch, is_systemic
+from ..core.records import AuxDoc, DecoupledRequest, FrameSample, Question
 from ..store.cache import Cache
-from ..core.failures import extraction_watch, is_systemic
+from . import media
 from .extractors.asr import ASRSettings, NoAudioTrack, WhisperASR
 from .extractors.ocr import EasyOCRReader, OCRSettings
 from .prompt import render_block, render_det_block
 from .query import query_texts
-from ..core.records import AuxDoc, DecoupledRequest, FrameSample, Question
-from .retrieval import EncoderSettings, TextEncoder, retrieve
 from .rag_settings import RagSettings
-from ..core.failures import MissingWeights
+from .retrieval import EncoderSettings, TextEncoder, retrieve
 
 log = logging.getLogger(__name__)
 

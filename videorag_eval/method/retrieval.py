@@ -16,10 +16,10 @@ import logging
 from dataclasses import dataclass, replace
 from typing import Any, Sequence
 
-from ..store.cache import Cache, make_key, text_hash
-from ..runtime.devices import resolve_device
 from ..core.records import AuxDoc
+from ..runtime.devices import resolve_device
 from ..runtime.weights import loading, package_version, resolve
+from ..store.cache import Cache, make_key, text_hash
 
 log = logging.getLogger(__name__)
 

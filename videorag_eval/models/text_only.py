@@ -16,9 +16,9 @@ from typing import Any
 
 from lmms_eval.api.model import lmms
 
-from ..store.cache import Cache
 from ..method.prompt import parse_options, split_augmented
 from ..method.retrieval import EncoderSettings, TextEncoder
+from ..store.cache import Cache
 
 _STOP = set("a an the of in on at to is are was were be by for with and or what which who whom how many much does did do "
             "video according this that these those it its from as into than".split())

@@ -10,8 +10,8 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
-from ..scoring.headline import task_label
 from ..core.failures import failed_share, mostly_failed
+from ..scoring.headline import task_label
 from . import stats
 from .cells import Cell
 

@@ -10,10 +10,10 @@ from html import escape
 from pathlib import Path
 
 from ..scoring.headline import task_label
-from .summary import official_script
 from .analysis import Analysis
 from .cells import Cell, Skipped
 from .plots import slug
+from .summary import official_script
 from .tables import Table
 
 STYLE = """

@@ -32,9 +32,8 @@ from collections import Counter
 from pathlib import Path
 from typing import Any, Callable
 
-from .errors import CacheIOError, cache_io
 from ..core.files import write_atomic
-
+from .errors import CacheIOError, cache_io
 
 _HASH_CHUNK = 1 << 20
 log = logging.getLogger(__name__)

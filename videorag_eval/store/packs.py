@@ -28,8 +28,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Iterator
 
-from .errors import CacheIOError, cache_io
 from ..core.files import remove_stale_tmp, write_atomic
+from .errors import CacheIOError, cache_io
 
 log = logging.getLogger(__name__)
 

@@ -40,8 +40,8 @@ def plan(config_loader: Any, sweep_config: DictConfig, job_overrides: Sequence[S
     or with ``skip_invalid`` becomes an action ``refused`` naming why (e.g. a grid crossing MLVU with
     ``rag=subtitles``, which MLVU cannot have)."""
     from ..cell.identity import cell_dir, is_finished
-    from ..cell.settings import ConfigError, check_config
     from ..cell.lock import lock_holder
+    from ..cell.settings import ConfigError, check_config
 
     planned: list[PlannedJob] = []
     seen: dict[Path, int] = {}

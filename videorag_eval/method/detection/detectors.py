@@ -34,8 +34,8 @@ import re
 from collections.abc import Sequence
 from typing import Any, Protocol
 
-from .boxes import Box, nms
 from ...runtime.devices import resolve_device
+from .boxes import Box, nms
 
 log = logging.getLogger(__name__)
 

@@ -52,9 +52,9 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
-from ...store.cache import Cache, make_key
-from ...runtime.devices import resolve_device
 from ...core.records import FrameSample
+from ...runtime.devices import resolve_device
+from ...store.cache import Cache, make_key
 
 log = logging.getLogger(__name__)
 

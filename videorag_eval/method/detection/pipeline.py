@@ -57,8 +57,8 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from ...store.cache import Cache, make_key
 from ...core.records import AuxDoc, FrameSample
+from ...store.cache import Cache, make_key
 from .boxes import Box
 from .detectors import DEFAULT_MODELS, DETECTOR_KINDS, make_detector
 from .entities import CLEANERS, clean_entities

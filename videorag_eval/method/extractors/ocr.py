@@ -18,10 +18,10 @@ import time
 from dataclasses import dataclass
 from typing import Any, Callable, Sequence
 
-from ...store.cache import Cache, make_key
 from ...core.records import AuxDoc, FrameSample
-from ...runtime.weights import loading, package_version, resolve
 from ...runtime.devices import resolve_device
+from ...runtime.weights import loading, package_version, resolve
+from ...store.cache import Cache, make_key
 
 log = logging.getLogger(__name__)
 
