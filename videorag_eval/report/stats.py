@@ -162,17 +162,25 @@ def bootstrap_p(replicates: np.ndarray, estimate: float) -> float:
     return float((1 + np.count_nonzero(extreme)) / (finite.size + 1))
 
 
+def _paired(a_correct: np.ndarray, b_correct: np.ndarray) -> tuple[np.ndarray, int, int, int]:
+    """Per question a - b (1, 0, -1), the number of questions, those right only in a, only in b."""
+    diff = a_correct.astype(np.float64) - b_correct.astype(np.float64)
+    return diff, int(diff.size), int(np.count_nonzero(diff > 0)), int(np.count_nonzero(diff < 0))
+
+
+def _no_delta() -> Delta:
+    """No shared question: nothing to compare."""
+    nan = float("nan")
+    return Delta(nan, nan, nan, nan, nan, 0, 0, 0)
+
+
 def prepare_delta(a_correct: np.ndarray, b_correct: np.ndarray, video_index: np.ndarray,
                   rep: Replicator) -> Callable[[], Delta]:
     """Registers the delta a - b over already paired questions; the returned function gives it."""
     n_videos = rep.counts.shape[1]
-    diff = a_correct.astype(np.float64) - b_correct.astype(np.float64)
-    n = int(diff.size)
-    a_only = int(np.count_nonzero(diff > 0))
-    b_only = int(np.count_nonzero(diff < 0))
+    diff, n, a_only, b_only = _paired(a_correct, b_correct)
     if n == 0:
-        nan = float("nan")
-        return lambda: Delta(nan, nan, nan, nan, nan, 0, 0, 0)
+        return _no_delta
     est = 100.0 * diff.mean()
     cols = rep.add(per_video(video_index, diff, n_videos), np.bincount(video_index, minlength=n_videos).astype(np.float64))
 
@@ -264,13 +272,9 @@ def prepare_macro_delta(a_correct: np.ndarray, b_correct: np.ndarray, video_inde
                         n_groups: int, rep: Replicator) -> Callable[[], Delta]:
     """The paired delta of a macro accuracy over already paired questions: the mean over the groups
     present of each group's paired delta (= macro(a) - macro(b) on those questions)."""
-    diff = a_correct.astype(np.float64) - b_correct.astype(np.float64)
-    n = int(diff.size)
-    a_only = int(np.count_nonzero(diff > 0))
-    b_only = int(np.count_nonzero(diff < 0))
+    diff, n, a_only, b_only = _paired(a_correct, b_correct)
     if n == 0:
-        nan = float("nan")
-        return lambda: Delta(nan, nan, nan, nan, nan, 0, 0, 0)
+        return _no_delta
     cols, has, est = _macro_columns(diff, video_index, group_index, n_groups, rep)
 
     def result() -> Delta:
