@@ -97,7 +97,8 @@ def _defines(body: list[ast.stmt], name: str) -> list[ast.stmt] | None:
     for node in body:
         if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)) and node.name == name:
             return node.body if isinstance(node, ast.ClassDef) else []
-        targets = node.targets if isinstance(node, ast.Assign) else [node.target] if isinstance(node, ast.AnnAssign) else []
+        targets = (node.targets if isinstance(node, ast.Assign)
+                   else [node.target] if isinstance(node, ast.AnnAssign) else [])
         if any(isinstance(t, ast.Name) and t.id == name for t in targets):
             return []
         if isinstance(node, (ast.Import, ast.ImportFrom)) and any((a.asname or a.name) == name for a in node.names):
@@ -146,7 +147,56 @@ def test_the_checks_find_what_is_wrong(tmp_path):
     assert slug("The control arm: `rag=subtitles`") == "the-control-arm-ragsubtitles"
     assert missing_reference("lmms/factory.build_inner") is None
     assert missing_reference("method/pipeline.AuxPipeline.augment") is None
-    assert missing_reference("lmms/factory.build_everything") == "videorag_eval/lmms/factory.py defines no build_everything"
+    assert missing_reference("lmms/factory.build_everything") == \
+        "videorag_eval/lmms/factory.py defines no build_everything"
     assert missing_reference("cache_packs.py") is None  # a bare name is not checked
     assert missing_reference("store/cache_packs.py") == "no module videorag_eval/store/cache_packs.py"
     assert missing_reference("tests/test_no_such_file.py") == "no file tests/test_no_such_file.py"
+
+
+# Where the code and configs send a reader: `docs/<page>.md` (optionally followed by , "Heading"), or a README section
+POINTER = re.compile(r"""(docs/[\w-]+\.md|README)(?:'s)?,?\s*\\?["']([A-Z][^"'\\]*)\\?["']|(docs/[\w-]+\.md)""")
+
+
+def _texts(path: Path) -> list[str]:
+    text = path.read_text(encoding="utf-8")
+    if path.suffix != ".py":
+        return [text]
+    # string constants as Python joins them (a message split over lines), and the raw text for comments
+    strings = [n.value for n in ast.walk(_module(path)) if isinstance(n, ast.Constant) and isinstance(n.value, str)]
+    return [text] + strings
+
+
+def dead_pointers(path: Path) -> list[str]:
+    dead = []
+    for text in _texts(path):
+        for page, heading, bare in POINTER.findall(text):
+            page = page or bare
+            target = REPO / ("README.md" if page == "README" else page)
+            if not target.exists():
+                dead.append(f"{page}: no such page")
+            elif heading and not any(a.startswith(slug(heading)) for a in anchors(target)):
+                dead.append(f'{page}, "{heading}": no such heading')
+    return sorted(set(dead))
+
+
+CODE_FILES = sorted(p for d in ("videorag_eval", "hydra_plugins", "conf", "bench", "lock", "tasks", "tests", ".ci")
+                    for p in (REPO / d).rglob("*") if p.suffix in (".py", ".yaml", ".in", ".sh", "") and p.is_file()
+                    and p.name != "requirements.txt" and "__pycache__" not in p.parts and p.stat().st_size < 2_000_000)
+
+
+def test_every_pointer_from_the_code_into_the_docs_resolves():
+    """An error message or comment that sends a reader to `docs/install.md`, or to README "Install", names a page and
+    heading that exist (the README's sections moved to docs/; a message naming a gone section sends users nowhere)."""
+    here = Path(__file__).resolve()
+    dead = {str(p.relative_to(REPO)): d for p in CODE_FILES if p != here and (d := dead_pointers(p))}
+    assert dead == {}
+
+
+def test_the_pointer_check_finds_a_gone_section(tmp_path):
+    py = tmp_path / "m.py"
+    py.write_text('FIX = ("see README, \\"Local "\n       "benchmark copies\\")")'
+                  '  # docs/method.md, "Method profiles"\nX = "docs/nowhere.md"\n', encoding="utf-8")
+    dead = dead_pointers(py)
+    assert 'README, "Local benchmark copies": no such heading' in dead and "docs/nowhere.md: no such page" in dead
+    assert not any("Method profiles" in d for d in dead)
