@@ -2,7 +2,7 @@
 
 Writes cell directories shaped like real ones (config.yaml, metrics.json, samples.jsonl with
 retrieved texts and requests; 3 questions per video as Video-MME) under a temporary directory, then
-times `build_report` without and with the per-cell question pages. Numbers go in the README."""
+times `build_report` without and with the per-cell question pages. Numbers go in docs/report.md."""
 
 from __future__ import annotations
 

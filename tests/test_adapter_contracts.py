@@ -181,9 +181,9 @@ def test_vllm_hands_extra_arguments_to_its_engine():
 
 
 def test_sglang_adapter_still_leaves_frame_sampling_to_its_engine():
-    """Why no SGLang config ships (README "Batches and serving backends"): the chat adapter hands the engine the
+    """Why no SGLang config ships (docs/batching.md, "SGLang"): the chat adapter hands the engine the
     video paths and its frame arguments reach only the chat-template messages. If this fails, lmms-eval changed
-    the adapter: it may now fit (a frame count the engine honours) and the README's reasons need a new look."""
+    the adapter: it may now fit (a frame count the engine honours) and docs/batching.md's reasons need a new look."""
     text = _code("lmms_eval.models.chat.sglang")
     assert "self.client.generate(prompt=texts, video_data=video_data, sampling_params=params)" in text
     assert "messages = chat_messages.to_hf_messages(video_kwargs)" in text  # nframes goes into the messages only

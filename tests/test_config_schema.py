@@ -176,12 +176,26 @@ def test_the_extractor_shard_must_be_one_of_the_shards():
         check_config(_compose("num_shards=0", config_name="extract"), "extract")
 
 
-def test_every_declared_key_is_in_the_readme():
-    readme = (REPO / "README.md").read_text(encoding="utf-8")
+CONFIGURATION_PAGE = REPO / "docs" / "configuration.md"  # its last table is `python -m videorag_eval.cell.config_schema`
+
+
+def test_every_declared_key_is_in_the_configuration_page():
+    page = CONFIGURATION_PAGE.read_text(encoding="utf-8")
     declared = [key for key, _ in config_schema.keys(ExtractConfig)]
     declared += [f"hydra.launcher.{key}" for key, _ in config_schema.keys(SlurmLauncher)]
-    missing = [key for key in declared if f"`{key}`" not in readme]
-    assert missing == [], f"README's 'Every setting' table lacks: {missing} (python -m videorag_eval.cell.config_schema)"
+    missing = [key for key in declared if f"`{key}`" not in page]
+    assert missing == [], (f"docs/configuration.md's table of every setting lacks: {missing} "
+                           "(paste the output of python -m videorag_eval.cell.config_schema there)")
+
+
+def test_the_configuration_page_holds_the_generated_table():
+    """The page's table of every setting is the schema's own, row for row: an allowed value changed in the schema
+    (a range, a new choice) cannot leave the page saying the old one."""
+    page_rows = {line for line in CONFIGURATION_PAGE.read_text(encoding="utf-8").splitlines() if line.startswith("| `")}
+    generated = [line for line in config_schema.table().splitlines() if line.startswith("| `")]
+    stale = [row for row in generated if row not in page_rows]
+    assert stale == [], ("docs/configuration.md does not hold these rows of the generated table (paste the output of "
+                         f"python -m videorag_eval.cell.config_schema there): {stale}")
 
 
 @pytest.mark.parametrize("overrides,line", [

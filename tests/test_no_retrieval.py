@@ -31,7 +31,7 @@ BEFORE = {
     ("model=qwen2_5_vl_7b", "task=longvideobench", "rag=subtitles"): "f32-subtitles-2dfcf432",
     ("limit=5", "rag=asr"): "f8-asr_t0.3-n5-b38c29d1",
     # moved by issue 24 (method=official loads LLaVA-Video with the checkpoint's own pooling, `overwrite: false`
-    # in its method_args; README "Cells that moved"), not by rag.retrieval: b759d5f1 before it
+    # in its method_args; docs/results.md, "Cells that moved"), not by rag.retrieval: b759d5f1 before it
     ("model=llava_video_7b", "task=videomme", "rag=asr", "method=official"): "f64-asr_t0.3-1afd6b26",
 }
 

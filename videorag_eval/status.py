@@ -78,7 +78,7 @@ def cell_state(cell: Path, root: Path | None = None) -> CellStatus:
         from .core.failures import failed_share, mostly_failed
 
         n, n_failed = int(metrics.get("n", 0)), metrics.get("n_failed")
-        flagged = n_failed is not None and mostly_failed(n, n_failed)  # finished, but mostly failures (README)
+        flagged = n_failed is not None and mostly_failed(n, n_failed)  # finished, mostly failures (docs/failures.md)
         return CellStatus(name, "finished", n, _limit(cell), metrics.get("accuracy"), n_failed,
                           detail=f"mostly failed: {failed_share(n, n_failed)}" if flagged else "",
                           extra={"mostly_failed": True} if flagged else {})

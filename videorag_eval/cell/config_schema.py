@@ -4,7 +4,7 @@ Each config group is a pydantic model (``Rag``, ``Model``, ``Task``, ``Method``,
 composed config is ``Config`` (``python -m videorag_eval``) or ``ExtractConfig``
 (``python -m videorag_eval.extract``), and the SLURM launcher's keys are ``SlurmLauncher``. Adding a key
 is one line in its group, e.g. ``retrieval: Bool = True`` in ``Rag``; its "allowed" text (in the refusal
-and in README's table) is derived from the declaration, or given as ``Field(description=...)``.
+and in docs/configuration.md's table) is derived from the declaration, or given as ``Field(description=...)``.
 
 Why pydantic rather than Hydra structured configs: the schema validates the config *after* Hydra composed
 and resolved it, so the composition stays as it is (method profiles writing into ``rag``/``aux`` from
@@ -513,7 +513,7 @@ def keys(schema: type[Group] = Config, prefix: str = "") -> list[tuple[str, str]
 
 
 def table() -> str:
-    """README's table of every setting (``python -m videorag_eval.cell.config_schema`` prints it)."""
+    """docs/configuration.md's table of every setting (``python -m videorag_eval.cell.config_schema`` prints it)."""
     rows = ["| key | allowed values |", "|---|---|"]
     main = dict(keys(Config))
     rows += [f"| `{key}` | {allowed} |" for key, allowed in main.items()]

@@ -92,7 +92,7 @@ def cell_dir(cfg: DictConfig) -> Path:
     """``<results_dir>/<task>/<model>/f<frames>-<rag label>[-n<limit>]-<hash>``.
 
     The readable part names the setting; the hash covers every other setting that changes results
-    (extractors, encoder, parser, data_dir, ...), so two different cells never share a directory
+    (extractors, encoder, data_dir, ...; not the parser: a re-score), so two different cells never share a directory
     and the same cell always finds its own directory again (resume, skip when finished).
     """
     digest = identity_digest(cfg)[:8]

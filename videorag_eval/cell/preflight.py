@@ -27,7 +27,7 @@ from typing import Any, Callable
 
 from ..runtime.third_party import import_failure, locked_version
 
-LOCK_FIX = "pip install -r lock/requirements.txt (the locked environment; README 'Install')"
+LOCK_FIX = "pip install -r lock/requirements.txt (the locked environment; docs/install.md)"
 _BUILTIN_ADAPTERS = ("videorag_text_only", "videorag_scripted")
 
 

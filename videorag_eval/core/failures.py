@@ -22,12 +22,12 @@ _SYSTEMIC_ERRNOS = {errno.ENOSPC, errno.EDQUOT, errno.EROFS}
 DATA_KINDS = ("missing_video", "unreadable_video", "unsafe_path", "bad_subtitles", "missing_subtitles", "bad_row")
 # What to do when a kind of data failure hits every question (a wrong layout, not one bad file)
 FIXES = {
-    "missing_video": "the videos are not where the task's layout puts them: check task.data_dir (README, \"Local "
-                     "benchmark copies\") and that the benchmark's video archives are extracted there",
+    "missing_video": "the videos are not where the task's layout puts them: check task.data_dir (docs/benchmarks.md, "
+                     "\"Local copies\") and that the benchmark's video archives are extracted there",
     "unreadable_video": "the video files do not decode: re-download or re-extract them",
     "unsafe_path": "the rows name paths outside task.data_dir, or its files are links leading out of it: check that "
                    "task.data_dir holds the benchmark's own annotation file (links on folders and into a hub "
-                   "snapshot's blobs/ are followed; README, \"Local benchmark copies\")",
+                   "snapshot's blobs/ are followed; docs/benchmarks.md, \"Local copies\")",
     "bad_subtitles": "the subtitle files cannot be read by the benchmark's own reader: re-extract or fix them",
     "missing_subtitles": "the subtitle files are not where the task's layout puts them: extract the benchmark's "
                          "subtitles into task.data_dir",

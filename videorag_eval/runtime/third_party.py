@@ -20,10 +20,10 @@ LLAVA_NEXT_INSTALL = "pip install --no-deps git+https://github.com/LLaVA-VL/LLaV
 LONGVA_INSTALL = "pip install --no-deps 'git+https://github.com/EvolvingLMMs-Lab/LongVA.git#subdirectory=longva'"
 LOCK_INSTALL = "pip install -r lock/requirements.txt"
 # vLLM pins its own torch (0.23.0: torch 2.11.0) and needs a transformers the LLaVA family cannot run on after it:
-# it has an environment of its own, locked like the main one (README "Serving backends")
+# it has an environment of its own, locked like the main one (docs/install.md, "The serving environment")
 SERVING_INSTALL = ("vLLM gets its own environment, locked like the main one: python -m venv .venv-vllm && "
                    ".venv-vllm/bin/pip install -r lock/vllm/requirements.txt && .venv-vllm/bin/pip install --no-deps -e . "
-                   "(README 'Serving backends')")
+                   "(docs/install.md, 'The serving environment')")
 
 
 @dataclass(frozen=True)

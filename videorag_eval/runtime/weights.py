@@ -64,9 +64,9 @@ def why_not_loaded(what: str, name: str | None, exc: BaseException) -> str:
             from .third_party import import_failure
 
             return (f"{head}: {import_failure(top, exc)}. Install the locked environment (pip install -r "
-                    "lock/requirements.txt; README 'Install') and check with python -m videorag_eval.doctor")
-        return (f"{head}: missing package {missing or 'unknown'} ({detail}). Install it (README: the model table "
-                "lists what each adapter needs), e.g. pip install " + (top or "<package>"))
+                    "lock/requirements.txt; docs/install.md) and check with python -m videorag_eval.doctor")
+        return (f"{head}: missing package {missing or 'unknown'} ({detail}). Install it (docs/install.md "
+                "lists what each model needs), e.g. pip install " + (top or "<package>"))
     if isinstance(exc, NameError):  # llava_onevision / longva swallow their package's ImportError at import
         return (f"{head}: {detail}: the adapter's module swallowed an ImportError of its package; "
                 "python -m videorag_eval.doctor model=<this model> names the real cause and its fix")

@@ -35,7 +35,7 @@ class CacheIOError(SystemicFailure):
             fix = "cache_dir is on a read-only file system: set cache_dir to a writable directory"
         elif exc.errno in (errno.EACCES, errno.EPERM):
             fix = (f"give this user read and write access to {self.path} (a cache shared by a group: a setgid group "
-                   "directory and umask 002, README), or set cache_dir to a directory of your own")
+                   "directory and umask 002, docs/sweeps.md), or set cache_dir to a directory of your own")
         else:
             fix = (f"delete {self.path} (what it should hold is computed again), or set cache_dir to another "
                    "directory")
