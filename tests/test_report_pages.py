@@ -259,7 +259,7 @@ def test_pages_show_the_cells_state(built):
     """What the golden pages hold, said in words: the checks a reader relies on."""
     from videorag_eval.report.html import page_name
 
-    results, out = built
+    _, out = built
     index = (out / "index.html").read_text(encoding="utf-8")
     dom = _dom(out / "index.html")
     assert "9 finished cell(s)" in "".join(dom.text) and "3 cell(s) not reported" in "".join(dom.text)

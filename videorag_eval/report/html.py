@@ -16,10 +16,10 @@ from pathlib import Path
 import jinja2
 
 from ..headline import task_label
-from .summary import official_script
 from .analysis import Analysis
 from .cells import Cell, Skipped
 from .plots import slug
+from .summary import official_script
 from .tables import Table
 
 TEMPLATES = Path(__file__).with_name("templates")
