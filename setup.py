@@ -1,7 +1,8 @@
 """Packaging: the top-level ``conf/`` and ``tasks/`` folders ship inside the wheel as
 ``videorag_eval/conf`` and ``videorag_eval/tasks`` (every file of every sub-folder), so an installed
 package finds its Hydra configs, task YAMLs and demo data without the source tree
-(``videorag_eval.core.resources``). Everything else is in pyproject.toml."""
+(``videorag_eval.core.resources``); the report's HTML templates (``videorag_eval/report/templates``) ship beside
+their module. Everything else is in pyproject.toml."""
 
 from pathlib import Path
 
@@ -21,6 +22,6 @@ setup(
     packages=find_packages(include=["videorag_eval", "videorag_eval.*"]) + ["hydra_plugins.videorag_eval_launcher"]
     + sorted(DATA),
     package_dir=DATA,
-    package_data={name: ["*"] for name in DATA},
+    package_data={**{name: ["*"] for name in DATA}, "videorag_eval.report": ["templates/*"]},
     exclude_package_data={name: ["*.pyc"] for name in DATA},
 )

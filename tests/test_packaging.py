@@ -1,5 +1,5 @@
-"""A real package: the wheel carries conf/ and tasks/, and an installed copy (no source tree) runs
-the demo from an unrelated directory, writing ./results there."""
+"""A real package: the wheel carries conf/, tasks/ and the report's templates, and an installed copy (no source
+tree) runs the demo from an unrelated directory, writing ./results there, and reports it."""
 
 import json
 import os
@@ -46,6 +46,10 @@ def test_wheel_ships_every_config_and_task_file(wheel):
         assert not missing, f"the wheel lacks {missing[:5]}"
     # hydra/launcher=slurm needs its plugin where Hydra looks for plugins
     assert "hydra_plugins/videorag_eval_launcher/slurm.py" in names
+    # the report's pages are drawn from its templates
+    templates = tracked_files("videorag_eval/report/templates")
+    assert {"videorag_eval/report/templates/index.html.j2", "videorag_eval/report/templates/cell.html.j2"} <= templates
+    assert not sorted(templates - names), f"the wheel lacks {sorted(templates - names)}"
 
 
 @pytest.mark.slow
@@ -68,3 +72,11 @@ def test_installed_wheel_runs_the_demo_from_another_directory(wheel, tmp_path):
     assert data["n"] == 2 and data["n_failed"] == 0
     assert data["versions"]["git_commit"] is None  # an installed copy has no checkout to name
     assert "accuracy" in run.stdout
+    # the report of those results, from the installed copy's templates
+    report = subprocess.run([sys.executable, "-m", "videorag_eval.report", "results", "--bootstrap", "200"], cwd=workdir,
+                            env=env, capture_output=True, text=True, timeout=600)
+    assert report.returncode == 0, report.stderr[-3000:]
+    index = (workdir / "results" / "report" / "index.html").read_text()
+    assert "Ablation: one row per cell" in index and "text_only" in index
+    (page,) = (workdir / "results" / "report" / "cells").glob("*.html")
+    assert page.read_text().count("<tr class=\"q ") == 2

@@ -1,13 +1,19 @@
 """Static HTML: ``index.html`` (every table and plot) and one page per cell listing its questions.
 
-No framework; one small inline script per page (the question filters; a marker of loaded images)."""
+The markup is in ``templates/`` (Jinja2, autoescaped: every string from a cell, a path or a model name is
+escaped by the template); this module prepares what they show as typed rows (``HtmlTable``, ``CellHead``,
+``QuestionRow``) and writes the files. No script framework; one small inline script per page (the question filters;
+a marker of loaded images)."""
 
 from __future__ import annotations
 
 import json
 import os
-from html import escape
+from dataclasses import dataclass
+from functools import lru_cache
 from pathlib import Path
+
+import jinja2
 
 from ..scoring.headline import task_label
 from .analysis import Analysis
@@ -16,203 +22,214 @@ from .plots import slug
 from .summary import official_script
 from .tables import Table
 
-STYLE = """
-body{font-family:DejaVu Sans,Arial,sans-serif;margin:1.2em;color:#222;font-size:14px}
-table{border-collapse:collapse;margin:.6em 0 1.2em}
-th,td{border:1px solid #ccc;padding:3px 6px;vertical-align:top;text-align:left}
-th{background:#eef}
-tr:nth-child(even) td{background:#fafafa}
-td.num{text-align:right;font-variant-numeric:tabular-nums}
-.note{color:#555;font-size:12px;max-width:70em}
-.plots img{max-width:100%;border:1px solid #ddd;margin:4px 0}
-.ok{color:#070}.bad{color:#b00}
-.filters button{margin-right:.4em}
-.filters button.on{background:#335;color:#fff}
-pre{white-space:pre-wrap;margin:0;font-size:12px;max-width:50em}
-details summary{cursor:pointer;color:#335}
-"""
-
-IMAGES_JS = """
-window.addEventListener('load', function () {
-  var imgs = Array.prototype.slice.call(document.images);
-  var ok = imgs.filter(function (i) { return i.complete && i.naturalWidth > 0; }).length;
-  document.body.setAttribute('data-images', ok + '/' + imgs.length);
-});
-"""
-
-FILTER_JS = """
-function show(kind) {
-  var rows = document.querySelectorAll('tr.q');
-  var shown = 0;
-  rows.forEach(function (r) {
-    var on = kind === 'all' || r.classList.contains(kind);
-    r.style.display = on ? '' : 'none';
-    if (on) shown++;
-  });
-  document.querySelectorAll('.filters button').forEach(function (b) {
-    b.classList.toggle('on', b.getAttribute('data-kind') === kind);
-  });
-  document.getElementById('shown').textContent = shown + ' of ' + rows.length + ' questions shown';
-}
-window.addEventListener('load', function () { show(location.hash ? location.hash.slice(1) : 'all'); });
-"""
+TEMPLATES = Path(__file__).with_name("templates")
+# The cell page's filters: (kind, label); a kind is a class of the question rows (QuestionRow.classes).
+FILTERS = (("all", "all"), ("fixed", "fixed by RAG"), ("broken", "broken by RAG"), ("wrong", "wrong"), ("failed", "failed"))
 
 
 def page_name(cell_rel: str) -> str:
     return "cells/" + slug(cell_rel.replace(os.sep, "__")) + ".html"
 
 
-def _head(title: str) -> str:
-    return (f"<!DOCTYPE html><html><head><meta charset='utf-8'><title>{escape(title)}</title>"
-            f"<style>{STYLE}</style></head><body>")
+@lru_cache(maxsize=1)
+def environment() -> jinja2.Environment:
+    """The templates next to this module, autoescaped; an undefined name is an error, never an empty string."""
+    if not (TEMPLATES / "page.html.j2").is_file():
+        raise FileNotFoundError(f"{TEMPLATES}: the report's HTML templates are missing (an install without the "
+                                "package data of videorag_eval.report); reinstall videorag_eval (pip install .)")
+    return jinja2.Environment(loader=jinja2.FileSystemLoader(TEMPLATES), autoescape=True, trim_blocks=True,
+                              lstrip_blocks=True, undefined=jinja2.StrictUndefined, auto_reload=False)
 
 
-def table_html(table: Table, css_row: str = "", link_col: int | None = None) -> str:
-    parts = [f"<h3>{escape(table.title)}</h3>", "<table><thead><tr>"]
-    parts += [f"<th>{escape(h)}</th>" for h in table.header]
-    parts.append("</tr></thead><tbody>")
+def _render(template: str, path: Path, **context) -> Path:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(environment().get_template(template).render(**context), encoding="utf-8")
+    return path
+
+
+# -- tables (index.html) ------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class HtmlCell:
+    text: str
+    num: bool = False  # right-aligned figures
+    bold: bool = False
+    href: str | None = None  # the cell page it links to
+
+
+@dataclass(frozen=True)
+class HtmlTable:
+    title: str
+    header: list[str]
+    rows: list[list[HtmlCell]]
+    row_class: str = ""
+    note: str = ""
+
+
+def _is_number(value: str) -> bool:
+    """A figure such as ``41.7``, ``+8.3`` or ``-2.0 (+1.5)`` (``6/2`` and ``[1.0, 2.0]`` are not)."""
+    return value.replace(".", "", 1).replace("+", "", 1).replace("-", "", 1).split(" ")[0].isdigit() if value else False
+
+
+def html_table(table: Table, row_class: str = "", link_col: int | None = None) -> HtmlTable:
+    """A ``Table`` as cells to draw: bold where marked (and not empty), the ``link_col`` column linking to the
+    row's cell page, figures flagged for right alignment."""
+    rows = []
     for i, row in enumerate(table.rows):
-        parts.append(f"<tr class='{css_row}'>" if css_row else "<tr>")
-        for j, value in enumerate(row):
-            text = escape(value)
-            if (i, j) in table.bold and value:
-                text = f"<b>{text}</b>"
-            if link_col is not None and j == link_col and table.links and table.links[i]:
-                text = f"<a href='{escape(page_name(table.links[i]))}'>{text}</a>"
-            num = value.replace(".", "", 1).replace("+", "", 1).replace("-", "", 1).split(" ")[0].isdigit() if value else False
-            parts.append(f"<td class='num'>{text}</td>" if num else f"<td>{text}</td>")
-        parts.append("</tr>")
-    parts.append("</tbody></table>")
-    if table.note:
-        parts.append(f"<p class='note'>{escape(table.note)}</p>")
-    return "".join(parts)
+        link = table.links[i] if table.links else None
+        rows.append([HtmlCell(value, num=_is_number(value), bold=(i, j) in table.bold and bool(value),
+                              href=page_name(link) if link and j == link_col else None)
+                     for j, value in enumerate(row)])
+    return HtmlTable(table.title, table.header, rows, row_class, table.note)
+
+
+@dataclass(frozen=True)
+class Plot:
+    src: str
+    alt: str
+
+
+@dataclass(frozen=True)
+class AttributionSection:
+    table: HtmlTable
+    missing: list[str]  # the sweep lines that make the missing arms
+    notes: list[str]
+
+
+@dataclass(frozen=True)
+class CategorySection:
+    label: str
+    tables: list[HtmlTable]
+
+
+def attribution_sections(tables: list) -> list[AttributionSection]:
+    """The attribution tables (``attribution.py``), each with the sweep lines of its missing arms."""
+    from .attribution import as_table, missing_lines
+
+    sections = []
+    for t in tables:
+        table = as_table(t)
+        sections.append(AttributionSection(html_table(table, "attribution-row", len(table.header) - 1),
+                                           missing_lines(t), list(t.notes)))
+    return sections
 
 
 def write_index(analysis: Analysis, tables: dict, plots: list[Path], skipped: list[Skipped], out: Path,
                 results_dir: Path, files: list[str]) -> Path:
     abl: Table = tables["ablation"]
-    parts = [_head("videorag_eval report"), "<h1>videorag_eval report</h1>",
-             f"<p>{len(analysis.cells)} finished cell(s) from <code>{escape(str(results_dir))}</code>.</p>"]
-    if skipped:
-        parts.append(f"<p class='bad'>{len(skipped)} cell(s) not reported (not finished or unreadable):</p><ul>")
-        parts += [f"<li><code>{escape(s.rel)}</code>: {escape(s.reason)}</li>" for s in skipped]
-        parts.append("</ul>")
-    if analysis.notes:
-        parts.append("<details><summary>notes on pairing and checks</summary><ul>")
-        parts += [f"<li>{escape(n)}</li>" for n in analysis.notes]
-        parts.append("</ul></details>")
-    parts.append("<h2 id='ablation'>Ablation</h2>")
-    parts.append(table_html(abl, css_row="cell-row", link_col=len(abl.header) - 1))
-    parts.append("<h2 id='plots'>Plots</h2><div class='plots'>")
-    for p in plots:
-        parts.append(f"<div><img src='{escape(p.name)}' alt='{escape(p.stem)}'></div>")
-    parts.append("</div>")
-    parts.append(attribution_html(tables.get("attribution") or []))
-    parts.append("<h2 id='paper'>Paper-style table</h2>" + table_html(tables["paper"]))
-    parts.append("<h2 id='categories'>Per-category tables</h2>")
-    for task, tlist in tables["categories"].items():
-        parts.append(f"<h3>{escape(task_label(task))}</h3>" + "".join(table_html(t) for t in tlist))
-    parts.append("<h2>Files</h2><ul>" + "".join(f"<li><a href='{escape(f)}'>{escape(f)}</a></li>" for f in files) + "</ul>")
-    parts.append(f"<script>{IMAGES_JS}</script></body></html>")
-    path = out / "index.html"
-    path.write_text("".join(parts), encoding="utf-8")
-    return path
+    return _render(
+        "index.html.j2", out / "index.html", title="videorag_eval report", n_cells=len(analysis.cells),
+        results_dir=str(results_dir), skipped=skipped, notes=analysis.notes,
+        ablation=html_table(abl, "cell-row", len(abl.header) - 1),
+        plots=[Plot(p.name, p.stem) for p in plots],
+        attribution=attribution_sections(tables.get("attribution") or []),
+        paper=html_table(tables["paper"]),
+        categories=[CategorySection(task_label(task), [html_table(t) for t in tlist])
+                    for task, tlist in tables["categories"].items()],
+        files=files)
 
 
-def attribution_html(tables: list) -> str:
-    """The attribution tables (``attribution.py``), each with the sweep lines of its missing arms."""
-    from .attribution import as_table, missing_lines
-
-    parts = ["<h2 id='attribution'>Where the gain comes from</h2>"]
-    if not tables:
-        parts.append("<p class='note'>no cells</p>")
-    for t in tables:
-        table = as_table(t)
-        parts.append(table_html(table, css_row="attribution-row", link_col=len(table.header) - 1))
-        lines = missing_lines(t)
-        if lines:
-            parts.append("<p class='note'>Missing cells (the sweep line that makes them):</p><ul class='missing'>"
-                         + "".join(f"<li><code>{escape(line)}</code></li>" for line in lines) + "</ul>")
-        parts += [f"<p class='note'>{escape(n)}</p>" for n in t.notes]
-    return "".join(parts)
+# -- one cell's page ----------------------------------------------------------------------------------------
 
 
-def _aux_html(aux: dict | None) -> str:
-    if not aux:
-        return ""
-    parts = []
-    for source, texts in aux.items():
-        if not texts:
-            continue
-        items = "".join(f"<li>{escape(str(t))}</li>" for t in texts)
-        parts.append(f"<details><summary>{escape(source)} ({len(texts)})</summary><ul>{items}</ul></details>")
-    return "".join(parts)
+@dataclass(frozen=True)
+class CellHead:
+    model: str
+    benchmark: str
+    frames: int
+    setting: str
+    metric: str
+    accuracy: str
+    ci_low: str
+    ci_high: str
+    n: int
+    n_failed: int
+    n_unparsable: str | None  # None: the cell does not count them
+    path: str
+    official_script: str | None  # Video-MME: its own script's number beside the headline
 
 
-def _options_html(sample: dict) -> str:
-    options = sample.get("options")
-    if not options:
-        return ""
+@dataclass(frozen=True)
+class Comparison:
+    """The ``rag=none`` cell a cell is compared with."""
+
+    page: str
+    rel: str
+    delta: str
+    fixed: int
+    broken: int
+
+
+@dataclass(slots=True)  # one per question: hundreds of thousands in a large report, built and drawn once
+class QuestionRow:
+    index: int
+    number: int  # index + 1
+    classes: str  # q, right|wrong, failed, fixed|broken: what the filters show
+    qid: str
+    video: str
+    question: str
+    options: list[tuple[str, str]]  # (letter, text)
+    answer: str
+    correct: bool
+    parsed: str
+    prediction: str
+    error: str | None  # "kind: message" of a failed question
+    baseline: str  # ✓ / ✗ in the none cell, empty when it has no answer to compare
+    aux: list[tuple[str, list[str]]]  # (source, texts) of the sources that retrieved something
+    request: str | None  # the decoupled request as JSON
+    request_note: str  # why the request is null
+
+
+def _options(sample: dict) -> list[tuple[str, str]]:
     letters = sample.get("letters") or "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
-    return "<br>".join(f"{escape(letters[i] if i < len(letters) else '?')}. {escape(str(o))}" for i, o in enumerate(options))
+    return [(letters[i] if i < len(letters) else "?", str(o)) for i, o in enumerate(sample.get("options") or [])]
+
+
+def question_row(i: int, s: dict, none_correct: dict[str, bool]) -> QuestionRow:
+    qid = str(s.get("question_id", s.get("doc_id")))
+    correct = bool(s.get("correct"))
+    failed = bool(s.get("error"))
+    classes = ["q", "right" if correct else "wrong"]
+    if failed:
+        classes.append("failed")
+    base = none_correct.get(qid)
+    if base is not None and not failed:
+        if correct and not base:
+            classes.append("fixed")
+        elif base and not correct:
+            classes.append("broken")
+    request = s.get("request")
+    return QuestionRow(
+        index=i, number=i + 1, classes=" ".join(classes), qid=qid, video=Path(str(s.get("video") or "")).name,
+        question=str(s.get("question") or "(question text not recorded in this cell)"), options=_options(s),
+        answer=str(s.get("answer") or ""), correct=correct, parsed=str(s.get("parsed") or ""),
+        prediction=str(s.get("prediction") or ""),
+        error=f"{s.get('error_kind') or 'error'}: {s['error']}" if failed else None,
+        baseline="" if base is None else ("✓" if base else "✗"),
+        aux=[(str(source), [str(t) for t in texts]) for source, texts in (s.get("aux") or {}).items() if texts],
+        request=json.dumps(request, ensure_ascii=False) if request is not None else None,
+        request_note=str(s.get("request_note") or ""))
 
 
 def write_cell_page(cell: Cell, analysis: Analysis, out: Path) -> Path:
     none, why = analysis.baselines.get(cell.rel, (None, ""))
+    compared = none is not None and none is not cell
     none_correct: dict[str, bool] = {}
-    if none is not None and none is not cell:
+    if compared:
         for qid, ok, answered in zip(none.question_ids, none.correct, none.answered):
             if answered:
                 none_correct[qid] = bool(ok)
     row = analysis.ablation[analysis.ablation["cell"] == cell.rel].iloc[0]
-    parts = [_head(cell.rel), "<p><a href='../index.html'>← report</a></p>",
-             f"<h1>{escape(cell.model)} · {escape(task_label(cell.task))} · {cell.frames} frames · {escape(cell.setting)}</h1>",
-             f"<p>{escape(str(row['accuracy_metric']))} <b>{row['accuracy']:.1f}</b> [{row['ci_low']:.1f}, {row['ci_high']:.1f}], n={cell.n}, "
-             f"failed {cell.n_failed}" + (f", unparsable {cell.metrics['n_unparsable']}" if "n_unparsable" in cell.metrics else "")
-             + f"; cell <code>{escape(str(cell.path))}</code></p>"]
-    if (script := official_script(cell.metrics)) is not None:  # Video-MME: its own script's number beside the headline
-        parts.append(f"<p>{escape(script)}</p>")
-    if none is not None and none is not cell:
-        parts.append(f"<p>compared with <a href='../{escape(page_name(none.rel))}'>{escape(none.rel)}</a> "
-                     f"(rag=none): Δ {row['delta_vs_none']:+.1f} points, {int(row['fixed'])} fixed, {int(row['broken'])} broken</p>")
-    elif not cell.is_none:
-        parts.append(f"<p class='note'>no rag=none cell to compare with: {escape(why)}</p>")
-    parts.append("<div class='filters'>" + "".join(
-        f"<button data-kind='{k}' onclick=\"show('{k}')\">{label}</button>"
-        for k, label in (("all", "all"), ("fixed", "fixed by RAG"), ("broken", "broken by RAG"), ("wrong", "wrong"),
-                         ("failed", "failed"))) + " <span id='shown'></span></div>")
-    parts.append("<table><thead><tr><th>#</th><th>question</th><th>answer</th><th>prediction</th><th>none</th>"
-                 "<th>retrieved texts</th><th>decoupled request</th></tr></thead><tbody>")
-    for i, s in enumerate(cell.samples()):
-        qid = str(s.get("question_id", s.get("doc_id")))
-        correct = bool(s.get("correct"))
-        failed = bool(s.get("error"))
-        classes = ["q", "right" if correct else "wrong"]
-        if failed:
-            classes.append("failed")
-        base = none_correct.get(qid)
-        if base is not None and not failed:
-            if correct and not base:
-                classes.append("fixed")
-            elif base and not correct:
-                classes.append("broken")
-        question = escape(str(s.get("question") or "(question text not recorded in this cell)"))
-        video = escape(Path(str(s.get("video") or "")).name)
-        pred = escape(str(s.get("prediction") or ""))
-        parsed = escape(str(s.get("parsed") or ""))
-        mark = "<span class='ok'>✓</span>" if correct else "<span class='bad'>✗</span>"
-        error = f"<br><span class='bad'>{escape(str(s.get('error_kind') or 'error'))}: {escape(str(s['error']))}</span>" if failed else ""
-        base_txt = "" if base is None else ("✓" if base else "✗")
-        request = s.get("request")
-        req = (f"<pre>{escape(json.dumps(request, ensure_ascii=False))}</pre>" if request is not None
-               else f"<span class='note'>null: {escape(str(s.get('request_note') or ''))}</span>")
-        parts.append(
-            f"<tr class='{' '.join(classes)}' id='q{i}'><td>{i + 1}<br><small>{escape(qid)}</small><br><small>{video}</small></td>"
-            f"<td>{question}<br><small>{_options_html(s)}</small></td><td>{escape(str(s.get('answer') or ''))}</td>"
-            f"<td>{mark} {parsed}<br><small>{pred}</small>{error}</td><td>{base_txt}</td>"
-            f"<td>{_aux_html(s.get('aux'))}</td><td>{req}</td></tr>")
-    parts.append(f"</tbody></table><script>{FILTER_JS}</script></body></html>")
-    path = out / page_name(cell.rel)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text("".join(parts), encoding="utf-8")
-    return path
+    head = CellHead(
+        model=cell.model, benchmark=task_label(cell.task), frames=cell.frames, setting=cell.setting,
+        metric=str(row["accuracy_metric"]), accuracy=f"{row['accuracy']:.1f}", ci_low=f"{row['ci_low']:.1f}",
+        ci_high=f"{row['ci_high']:.1f}", n=cell.n, n_failed=cell.n_failed,
+        n_unparsable=str(cell.metrics["n_unparsable"]) if "n_unparsable" in cell.metrics else None,
+        path=str(cell.path), official_script=official_script(cell.metrics))
+    compare = (Comparison(page_name(none.rel), none.rel, f"{row['delta_vs_none']:+.1f}", int(row["fixed"]),
+                          int(row["broken"])) if compared else None)
+    return _render(
+        "cell.html.j2", out / page_name(cell.rel), title=cell.rel, head=head, compare=compare,
+        no_none=why if none is None and not cell.is_none else None, filters=FILTERS,
+        questions=[question_row(i, s, none_correct) for i, s in enumerate(cell.samples())])
