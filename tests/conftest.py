@@ -12,6 +12,34 @@ REPO = Path(__file__).resolve().parent.parent
 DEMO_DATA = REPO / "tasks" / "demo" / "data"
 
 
+# ----------------------------------------------------------------------------- the fast default and the slow set
+# `python -m pytest` runs the fast default (unit tests + one end-to-end cell of each kind on the committed
+# pre-extracted cache); `--runslow` adds the tests marked slow (real extraction, whole sweeps, the SLURM cluster,
+# kill-and-resume); `--runslow -m slow` runs the slow set alone (.ci/run runs the default, then that).
+
+
+def pytest_addoption(parser):
+    parser.addoption("--runslow", action="store_true", default=False,
+                     help="also run the tests marked slow (real extraction, sweeps, SLURM); .ci/run does")
+
+
+def pytest_collection_modifyitems(config, items):
+    if config.getoption("--runslow"):
+        return
+    slow = [item for item in items if item.get_closest_marker("slow")]
+    if slow:
+        config.hook.pytest_deselected(items=slow)
+        items[:] = [item for item in items if not item.get_closest_marker("slow")]
+        config._videorag_slow_deselected = len(slow)
+
+
+def pytest_terminal_summary(terminalreporter, exitstatus, config):
+    n = getattr(config, "_videorag_slow_deselected", 0)
+    if n:
+        terminalreporter.write_line(f"{n} slow tests not run (the fast default): add --runslow to run them too, "
+                                    "or --runslow -m slow for the slow set alone")
+
+
 @pytest.fixture(scope="session")
 def demo_data() -> Path:
     assert (DEMO_DATA / "videomme" / "test-00000-of-00001.parquet").exists(), "bundled demo data missing"
@@ -36,8 +64,13 @@ def minilm_encoder(session_cache):
 
 @pytest.fixture(scope="session")
 def e2e_cache(tmp_path_factory):
-    """The extraction cache shared by every end-to-end run of the session (real models run once per video)."""
-    return tmp_path_factory.mktemp("e2e_cache")
+    """The extraction cache shared by every end-to-end run of the session: a copy of the committed pre-extracted
+    demo cache (tests/fixtures/demo_cache: ASR, OCR and document embeddings of the demo's 10 videos at frames 4
+    and 8, made by the real extractors), to which cells add what else they extract (real models run once per
+    video). The fast cells run on it with ``require_cache=true`` and load no extractor."""
+    from helpers import copy_demo_cache
+
+    return copy_demo_cache(tmp_path_factory.mktemp("e2e_cache"))
 
 
 @pytest.fixture(scope="session")

@@ -24,6 +24,31 @@ def run_cell(*overrides: str) -> Path:
     return _run(compose(*overrides))
 
 
+COMMITTED_CACHE = REPO / "tests" / "fixtures" / "demo_cache"
+REGENERATE = "python tests/fixtures/make_demo_cache.py"
+
+
+def copy_demo_cache(dst: Path) -> Path:
+    """A writable copy of the committed pre-extracted demo cache in ``dst`` (its extraction entries only:
+    decoupling replies, detections and the dataset copies are made by the cells that use it)."""
+    import shutil
+
+    assert (COMMITTED_CACHE / "layout.json").exists(), f"{COMMITTED_CACHE} missing: {REGENERATE}"
+    shutil.copytree(COMMITTED_CACHE, dst, dirs_exist_ok=True)
+    return dst
+
+
+def run_cached_cell(cache: Path, *overrides: str) -> Path:
+    """A demo cell on a pre-extracted cache with ``require_cache=true``: nothing is extracted; a cache that lacks
+    an entry (a key changed since the cache was committed) fails naming the script that regenerates it."""
+    from videorag_eval.method.pipeline import MissingCache
+
+    try:
+        return run_cell("require_cache=true", f"cache_dir={cache}", *overrides)
+    except MissingCache as exc:
+        raise AssertionError(f"the committed demo cache is stale ({exc}); regenerate it: {REGENERATE}") from exc
+
+
 def read_cell(cell: Path) -> tuple[dict, list[dict]]:
     metrics = json.loads((cell / "metrics.json").read_text())
     samples = [json.loads(line) for line in (cell / "samples.jsonl").read_text().splitlines()]

@@ -14,8 +14,7 @@ import sys
 from pathlib import Path
 
 import pytest
-
-from helpers import compose, read_cell, run_cell
+from helpers import compose, copy_demo_cache, read_cell, run_cell
 
 pytestmark = pytest.mark.slow
 
@@ -43,8 +42,9 @@ def _scripted(root: Path, cache: Path, batch: int, limit: int = 11, results: str
 
 def test_batches_give_the_same_samples_as_one_at_a_time(tmp_path, e2e_cache):
     n = 11
-    one = _scripted(tmp_path, tmp_path / "cache1", 1, n, "r1")
-    four = _scripted(tmp_path, tmp_path / "cache4", 4, n, "r4")  # a fresh decoupling cache: replies generated
+    # each a copy of the committed pre-extracted cache: extraction entries only, so both generate their replies
+    one = _scripted(tmp_path, copy_demo_cache(tmp_path / "cache1"), 1, n, "r1")
+    four = _scripted(tmp_path, copy_demo_cache(tmp_path / "cache4"), 4, n, "r4")
     m1, s1 = read_cell(one)
     m4, s4 = read_cell(four)
     assert one != four  # batch_size is part of the cell's identity when > 1
@@ -59,7 +59,7 @@ def test_batches_give_the_same_samples_as_one_at_a_time(tmp_path, e2e_cache):
 
 
 def test_cached_decoupling_replies_are_not_asked_again_in_batches(tmp_path):
-    cache = tmp_path / "cache"
+    cache = copy_demo_cache(tmp_path / "cache")  # extraction entries only: the first run generates the replies
     _scripted(tmp_path, cache, 4, 8, "first")
     again = _scripted(tmp_path, cache, 4, 8, "second")  # same cache, new results: a new cell
     metrics, _ = read_cell(again)
@@ -70,7 +70,8 @@ def test_cached_decoupling_replies_are_not_asked_again_in_batches(tmp_path):
 def test_a_cell_killed_inside_an_answer_batch_answers_each_question_once(tmp_path):
     n, batch = 12, 4
     args = [sys.executable, "-m", "videorag_eval", "model=scripted", f"model.model_args.script={_script(tmp_path)}",
-            f"limit={n}", f"batch_size={batch}", f"results_dir={tmp_path / 'results'}"]
+            f"limit={n}", f"batch_size={batch}", f"results_dir={tmp_path / 'results'}",
+            f"cache_dir={copy_demo_cache(tmp_path / 'cache')}"]
     env = {**os.environ, "HF_HUB_OFFLINE": "1", "VIDEORAG_SCRIPTED_KILL_AT_ANSWER_CALL": "2"}
     killed = subprocess.run(args, cwd=tmp_path, env=env, capture_output=True, text=True, timeout=600)
     assert killed.returncode == -9, killed.stderr[-2000:]

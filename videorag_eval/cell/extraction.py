@@ -59,15 +59,19 @@ def prepare_video(pipeline, path: str, counts: Counter) -> None:
 
 
 def _pipelines(cfg: DictConfig, require_cache: bool):
-    from ..lmms.factory import max_frames_mb
-    from ..method.pipeline import AuxPipeline
-    from ..method.rag_settings import RagSettings
-    from ..store.cache import Cache
+    """One pipeline per frame count, each reading the frames the cell's model reads: the model's frame rule
+    (``model.adapter``: e.g. qwen-vl-utils' positions for the Qwen adapters) as the cell's own pipeline has it,
+    so a cell with ``require_cache=true`` finds every OCR and CLIP entry the extraction wrote."""
+    from omegaconf import OmegaConf, open_dict
 
-    rag = RagSettings.from_cfg(cfg.rag)
+    from ..lmms.factory import build_pipeline
+
     counts = frame_counts(cfg.frames)
-    first = AuxPipeline(rag, cfg.aux, Cache(cfg.cache_dir), counts[0], require_cache=require_cache,
-                        max_frames_mb=max_frames_mb(cfg))
+    first_cfg = OmegaConf.create(OmegaConf.to_container(cfg, resolve=True))
+    with open_dict(first_cfg):
+        first_cfg.frames = counts[0]
+        first_cfg.require_cache = require_cache
+    first = build_pipeline(first_cfg)
     return [first] + [first.with_frames(n) for n in counts[1:]]
 
 
