@@ -154,9 +154,10 @@ def _evaluate(cfg: DictConfig, cell: Path) -> Path:
     t_model = time.perf_counter() - t_build
 
     from lmms_eval.evaluator import simple_evaluate
-    from lmms_eval.tasks import TaskManager
 
-    task_manager = TaskManager("WARNING", include_path=include_path, model_name=str(cfg.model.adapter))
+    from ..lmms.tasks import task_manager as make_task_manager
+
+    task_manager = make_task_manager(include_path, model_name=str(cfg.model.adapter))
     with single_process_view(ranks):
         results = simple_evaluate(
             model=wrapper, tasks=[lmms_task], limit=cfg.limit, batch_size=1, log_samples=True,

@@ -146,6 +146,15 @@ def prepare_task(task_cfg: Any, cache_dir: str | os.PathLike[str]) -> tuple[str,
     return lmms_task, str(include_dir), data_dir
 
 
+def task_manager(include_path: str, model_name: str | None = None):
+    """lmms-eval's TaskManager for the cell's one task: the YAML :func:`prepare_task` wrote under ``include_path``
+    (which includes lmms-eval's own task file by path), without indexing lmms-eval's ~2,000 built-in tasks
+    (``include_defaults=False``: about 3 s per TaskManager here; the task and its config are the same)."""
+    from lmms_eval.tasks import TaskManager
+
+    return TaskManager("WARNING", include_path=include_path, include_defaults=False, model_name=model_name)
+
+
 def load_videos(task_cfg: Any, cache_dir: str | os.PathLike[str], limit: int | None = None) -> list[str]:
     """The distinct video paths of a task's questions (first ``limit`` questions), in order."""
     videos: list[str] = []
@@ -163,10 +172,10 @@ def question_videos(task_cfg: Any, cache_dir: str | os.PathLike[str], limit: int
     assign videos alike here and when answering (``parallel.assign_by_video``).
     """
     configure_environment(cache_dir)
-    from lmms_eval.tasks import TaskManager, get_task_dict
+    from lmms_eval.tasks import get_task_dict
 
     lmms_task, include_path, _ = prepare_task(task_cfg, cache_dir)
-    task = get_task_dict([lmms_task], TaskManager("WARNING", include_path=include_path))[lmms_task]
+    task = get_task_dict([lmms_task], task_manager(include_path))[lmms_task]
     docs = task.test_docs() if task.has_test_docs() else task.validation_docs()
     pairs: list[tuple[int, Any]] = []
     for i, doc in enumerate(docs):
