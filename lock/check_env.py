@@ -129,8 +129,8 @@ def serving_checks(venv: Path, root: Path, log: Path) -> dict:
     metrics = sorted(cell_dir.glob("demo/*/*/metrics.json"))
     calls = json.loads(metrics[0].read_text())["batching"]["inner_calls"]["answer"] if metrics else None
     out["tiny_qwen2_5_vl_cell"] = {"exit": code, "seconds": round(seconds, 1), "answer_calls": calls}
-    code, seconds, text = run([py, "-m", "pytest", "-q", "-p", "no:cacheprovider", "tests/test_vllm_path.py"], log,
-                              cwd=REPO)
+    code, seconds, text = run([py, "-m", "pytest", "-q", "--runslow", "-p", "no:cacheprovider",
+                               "tests/test_vllm_path.py"], log, cwd=REPO)  # --runslow: the file is in the slow set
     out["test_vllm_path"] = {"exit": code, "seconds": round(seconds, 1), "summary": (text.strip().splitlines() or [""])[-1]}
     return out
 

@@ -20,7 +20,7 @@ if [ "${1:-}" != "--no-test" ]; then
   "$venv/bin/python" -m pip install -q -r "$new"
   "$venv/bin/python" -m pip install -q --no-deps -e .
   "$venv/bin/python" -m videorag_eval results_dir=results/.envcheck/refresh-demo
-  "$venv/bin/python" -m pytest -q
+  "$venv/bin/python" -m pytest -q --runslow   # the whole suite: the fast default and the slow set
 fi
 cp "$new" lock/requirements.txt
 echo "lock/requirements.txt refreshed; commit it with the test result"
