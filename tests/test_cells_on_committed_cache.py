@@ -13,7 +13,7 @@ import sys
 from pathlib import Path
 
 import pytest
-from helpers import REGENERATE, REPO, compose, read_cell, run_cached_cell
+from helpers import REGENERATE, REPO, compose, copy_demo_cache, read_cell, run_cached_cell
 
 sys.path.insert(0, str(REPO / "tasks"))
 import synthetic  # noqa: E402
@@ -29,13 +29,14 @@ def results(tmp_path_factory) -> Path:
     return tmp_path_factory.mktemp("fast_cells")
 
 
-@pytest.mark.parametrize("frames", [4, 8])
-def test_the_committed_cache_holds_every_demo_extraction(frames, e2e_cache):
+@pytest.mark.parametrize("model,frames", [("text_only", 4), ("text_only", 8), ("tiny_qwen2_5_vl", 4)])
+def test_the_committed_cache_holds_every_demo_extraction(model, frames, tmp_path):
     from videorag_eval.cell.extraction import verify_cached
     from videorag_eval.lmms.factory import build_pipeline
     from videorag_eval.method.pipeline import MissingCache
 
-    cfg = compose(f"frames={frames}", "require_cache=true", f"cache_dir={e2e_cache}")
+    cache = copy_demo_cache(tmp_path / "cache")  # the committed files alone, nothing a test added
+    cfg = compose(f"model={model}", f"frames={frames}", "require_cache=true", f"cache_dir={cache}")
     try:
         verify_cached(cfg, build_pipeline(cfg))
     except MissingCache as exc:
