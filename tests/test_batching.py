@@ -40,7 +40,7 @@ def _scripted(root: Path, cache: Path, batch: int, limit: int = 11, results: str
                     f"batch_size={batch}", f"results_dir={root / results}", f"cache_dir={cache}")
 
 
-def test_batches_give_the_same_samples_as_one_at_a_time(tmp_path, e2e_cache):
+def test_batches_give_the_same_samples_as_one_at_a_time(tmp_path):
     n = 11
     # each a copy of the committed pre-extracted cache: extraction entries only, so both generate their replies
     one = _scripted(tmp_path, copy_demo_cache(tmp_path / "cache1"), 1, n, "r1")

@@ -127,7 +127,7 @@ def test_each_benchmark_layout_runs_a_cell(task, results, e2e_cache, tmp_path):
     assert all(s["parsed"] for s in samples)
 
 
-@pytest.mark.parametrize("model", ["text_only", "tiny_qwen2_5_vl", "tiny_qwen3_vl"])
+@pytest.mark.parametrize("model", sorted(p.stem for p in (REPO / "conf" / "model").glob("*.yaml")))
 def test_extract_reads_the_frames_the_cells_model_reads(model, tmp_path):
     """`python -m videorag_eval.extract model=M frames=[4,8]` samples each video at the positions M's cell reads
     (its adapter's frame rule), so that M's cells with require_cache=true find every OCR/CLIP entry."""

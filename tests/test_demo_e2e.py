@@ -27,13 +27,19 @@ def results(tmp_path_factory):
     return tmp_path_factory.mktemp("results")
 
 
+@pytest.fixture(scope="module")
+def demo_cache(tmp_path_factory):
+    """An empty cache: the demo runs as on a fresh machine, every extractor for real (not the committed cache)."""
+    return tmp_path_factory.mktemp("demo_cache")
+
+
 DEMO_STDERR: list[str] = []  # the demo run's stderr (the fixture's value stays (stdout, cell))
 
 
 @pytest.fixture(scope="module")
-def demo_run(results, e2e_cache):
+def demo_run(results, demo_cache):
     """`python -m videorag_eval` with its defaults, in a subprocess, as the README says."""
-    proc = subprocess.run([sys.executable, "-m", "videorag_eval", f"results_dir={results}", f"cache_dir={e2e_cache}"],
+    proc = subprocess.run([sys.executable, "-m", "videorag_eval", f"results_dir={results}", f"cache_dir={demo_cache}"],
                           cwd=REPO, capture_output=True, text=True, timeout=900)
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
     DEMO_STDERR.append(proc.stderr)
@@ -51,6 +57,7 @@ def test_default_run_answers_speech_and_screen_text(demo_run):
     assert metrics["rag"] == {**metrics["rag"], "asr": True, "ocr": True, "det": True, "subtitles": False, "threshold": 0.3}
     assert _acc(samples, {"asr", "ocr"}) >= 80.0
     assert metrics["n_failed"] == 0 and metrics["n"] == len(samples) >= 24
+    assert metrics["models_loaded"]["asr"] and metrics["models_loaded"]["ocr"]  # real Whisper and EasyOCR ran
     assert "accuracy" in stdout and "by source" in stdout and "auxiliary texts retrieved" in stdout
 
 
@@ -85,14 +92,14 @@ def test_cell_files_follow_the_contract(demo_run):
     assert (cell / "config.yaml").read_text().count("threshold: 0.3") == 1
 
 
-def test_rag_none_is_near_chance(results, e2e_cache):
-    metrics, samples = read_cell(run_cell("rag=none", f"results_dir={results}", f"cache_dir={e2e_cache}"))
+def test_rag_none_is_near_chance(results, demo_cache):
+    metrics, samples = read_cell(run_cell("rag=none", f"results_dir={results}", f"cache_dir={demo_cache}"))
     assert _acc(samples, {"asr", "ocr", "det"}) <= 50.0
     assert all(s["aux"] == {} and s["aux_tokens"] == 0 for s in samples)
     assert metrics["n"] == len(samples)
 
 
-def test_second_run_extracts_and_embeds_nothing(demo_run, results, e2e_cache, monkeypatch):
+def test_second_run_extracts_and_embeds_nothing(demo_run, results, demo_cache, monkeypatch):
     import easyocr
     import faster_whisper
     import sentence_transformers
@@ -103,28 +110,28 @@ def test_second_run_extracts_and_embeds_nothing(demo_run, results, e2e_cache, mo
     monkeypatch.setattr(faster_whisper, "WhisperModel", refuse)
     monkeypatch.setattr(easyocr, "Reader", refuse)
     monkeypatch.setattr(sentence_transformers, "SentenceTransformer", refuse)
-    cell = run_cell("rag=asr_ocr", "rag.threshold=0.4", f"results_dir={results}", f"cache_dir={e2e_cache}")
+    cell = run_cell("rag=asr_ocr", "rag.threshold=0.4", f"results_dir={results}", f"cache_dir={demo_cache}")
     metrics, samples = read_cell(cell)
     assert not any(metrics["models_loaded"].values())
     assert not any(k.endswith(".miss") for k in metrics["cache"] if not k.startswith("filehash"))
     assert metrics["rag"]["threshold"] == 0.4 and _acc(samples, {"asr", "ocr"}) >= 80.0
 
 
-def test_full_is_at_least_as_good_as_asr_ocr(demo_run, results, e2e_cache):
+def test_full_is_at_least_as_good_as_asr_ocr(demo_run, results, demo_cache):
     full, _ = read_cell(demo_run[1])
-    asr_ocr, _ = read_cell(run_cell("rag=asr_ocr", f"results_dir={results}", f"cache_dir={e2e_cache}"))
+    asr_ocr, _ = read_cell(run_cell("rag=asr_ocr", f"results_dir={results}", f"cache_dir={demo_cache}"))
     assert full["accuracy"] >= asr_ocr["accuracy"]
 
 
-def test_a_finished_cell_is_not_run_again(demo_run, results, e2e_cache, capsys):
+def test_a_finished_cell_is_not_run_again(demo_run, results, demo_cache, capsys):
     _, cell = demo_run
     before = (cell / "metrics.json").stat().st_mtime_ns
-    assert run_cell(f"results_dir={results}", f"cache_dir={e2e_cache}") == cell
+    assert run_cell(f"results_dir={results}", f"cache_dir={demo_cache}") == cell
     assert (cell / "metrics.json").stat().st_mtime_ns == before
     assert "not run again" in capsys.readouterr().out
 
 
-def test_an_interrupted_cell_resumes_keeping_answered_questions(demo_run, results, e2e_cache, tmp_path):
+def test_an_interrupted_cell_resumes_keeping_answered_questions(demo_run, results, demo_cache, tmp_path):
     _, cell = demo_run
     copy_root = tmp_path / "res"
     target = copy_root / cell.relative_to(results)
@@ -134,7 +141,7 @@ def test_an_interrupted_cell_resumes_keeping_answered_questions(demo_run, result
     (target / "journal.jsonl").write_text("\n".join(lines[:kept]) + "\n" + lines[kept][: len(lines[kept]) // 2])
     (target / "metrics.json").unlink()
     (target / "samples.jsonl").unlink()
-    resumed = run_cell(f"results_dir={copy_root}", f"cache_dir={e2e_cache}")
+    resumed = run_cell(f"results_dir={copy_root}", f"cache_dir={demo_cache}")
     assert resumed == target
     metrics, samples = read_cell(target)
     assert metrics["resumed"] == kept
@@ -142,8 +149,8 @@ def test_an_interrupted_cell_resumes_keeping_answered_questions(demo_run, result
     assert {s["doc_id"]: s["prediction"] for s in samples} == original
 
 
-def test_rag_det_alone_answers_most_object_questions(demo_run, results, e2e_cache):
-    metrics, samples = read_cell(run_cell("rag=det", f"results_dir={results}", f"cache_dir={e2e_cache}"))
+def test_rag_det_alone_answers_most_object_questions(demo_run, results, demo_cache):
+    metrics, samples = read_cell(run_cell("rag=det", f"results_dir={results}", f"cache_dir={demo_cache}"))
     assert _acc(samples, {"det"}) > 50.0
     assert all(s["aux"].keys() == {"det"} for s in samples)
     # detection text only helps object questions: speech and screen-text ones stay near chance

@@ -4,7 +4,7 @@ The inner model here is a recorder (it answers "A" and keeps every request); eve
 real: Hydra config, lmms-eval tasks and evaluator, extraction, retrieval, prompt assembly. Under
 ``rag=none`` the recorded text must equal what plain lmms-eval sends to the same model; and with each
 tiny random model (real adapters, not the recorder) the predictions must equal plain lmms-eval's.
-Regenerate after an intended prompt change with ``UPDATE_GOLDEN=1 python -m pytest tests/test_golden_prompts.py``.
+Regenerate after an intended prompt change with ``UPDATE_GOLDEN=1 python -m pytest --runslow tests/test_golden_prompts.py`` (the module is in the slow set).
 """
 
 import difflib

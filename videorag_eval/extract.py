@@ -10,8 +10,9 @@ every ASR/OCR document. Detections are not precomputed: they depend on each ques
 video is extracted by one shard only); run the shards as a SLURM array with
 ``python -m videorag_eval.extract -m hydra/launcher=slurm shard=0,1,...,n-1 num_shards=n``. Cache
 entries are written atomically (temporary file + rename), so shards, and cells reading the same cache,
-never see half an entry. Takes the same overrides as ``python -m videorag_eval`` (task, task.data_dir,
-rag, aux, limit, cache_dir).
+never see half an entry. Takes the same overrides as ``python -m videorag_eval`` (model, task, task.data_dir,
+rag, aux, limit, cache_dir); ``model=`` decides which frames OCR and CLIP read (the model adapter's frame rule,
+as its cells read them).
 """
 
 from __future__ import annotations

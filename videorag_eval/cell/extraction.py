@@ -71,7 +71,12 @@ def _pipelines(cfg: DictConfig, require_cache: bool):
     with open_dict(first_cfg):
         first_cfg.frames = counts[0]
         first_cfg.require_cache = require_cache
-    first = build_pipeline(first_cfg)
+    try:
+        first = build_pipeline(first_cfg)
+    except ValueError as exc:  # a model argument the frame rule cannot mirror (e.g. model_args.fps): exit 2, one line
+        from .settings import ConfigError
+
+        raise ConfigError(str(exc)) from exc
     return [first] + [first.with_frames(n) for n in counts[1:]]
 
 
@@ -129,7 +134,7 @@ def verify_cached(cfg: DictConfig, pipeline) -> None:
         what = ", ".join(sorted({w for _, w in missing}))
         raise MissingCache(what, (
             f"require_cache=true: {len(missing)} of {len(videos)} videos have no cached {what} in {cfg.cache_dir} "
-            f"(first: {missing[0][0]}); fill the cache first: python -m videorag_eval.extract task={cfg.task.name} "
-            f"frames={cfg.frames} rag={cfg.rag.get('preset', 'full')} cache_dir={cfg.cache_dir} "
+            f"(first: {missing[0][0]}); fill the cache first: python -m videorag_eval.extract model={cfg.model.name} "
+            f"task={cfg.task.name} frames={cfg.frames} rag={cfg.rag.get('preset', 'full')} cache_dir={cfg.cache_dir} "
             f"(with the same aux settings), or run with require_cache=false"))
     log.info("require_cache=true: all %d videos found in the cache", len(videos))

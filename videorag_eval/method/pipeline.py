@@ -67,8 +67,8 @@ class MissingCache(MissingWeights):
     def __init__(self, what: str, message: str | None = None):
         self.what = what
         super().__init__(message or f"require_cache=true: {what} results are missing from the cache and would need "
-                         f"the {what} model; run python -m videorag_eval.extract with the same task, frames, aux and "
-                         f"cache_dir first")
+                         f"the {what} model; run python -m videorag_eval.extract with the same model (its frame rule), "
+                         f"task, frames, aux and cache_dir first")
 
 
 def _refuse_loading(part: Any, what: str) -> None:
