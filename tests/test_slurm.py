@@ -57,7 +57,7 @@ def test_require_cache_names_what_is_missing_before_loading_any_model(tmp_path):
     assert proc.returncode == 2, proc.stdout[-2000:] + proc.stderr[-2000:]
     log = proc.stdout + proc.stderr
     assert "require_cache=true: 1 of 1 videos have no cached ASR" in log
-    assert "python -m videorag_eval.extract task=demo" in log
+    assert "python -m videorag_eval.extract model=text_only task=demo" in log
     assert "loading faster-whisper" not in log
 
 
