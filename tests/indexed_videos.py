@@ -85,3 +85,47 @@ def expected_indices(adapter: str, model_args: dict, video: Path, n: int) -> lis
 
     vr = VideoReader(str(video))
     return index_rule(adapter, model_args)[1](len(vr), float(vr.get_avg_fps()), n)
+
+
+# --------------------------------------------------------------------------- what a model receives
+
+
+class RecordingProcessor:
+    """The model's real processor; every call's texts, videos (as frame indices) and padding are kept."""
+
+    def __init__(self, real, calls: list):
+        self._real = real
+        self._calls = calls
+
+    def __call__(self, *args, **kwargs):
+        out = self._real(*args, **kwargs)
+        text = kwargs.get("text", args[0] if args else None)
+        texts = [text] if isinstance(text, str) else list(text or [])
+        videos = kwargs.get("videos") or []
+        mask = out["attention_mask"]
+        self._calls.append({
+            "texts": texts,
+            "videos": [[index_of(frame) for frame in video] for video in videos],
+            "left_padded": all(bool(row[-1]) for row in mask),  # every row ends with a real token
+            "padded": bool((mask == 0).any()),
+        })
+        return out
+
+    def __getattr__(self, name):
+        return getattr(self._real, name)
+
+
+def record_processor(monkeypatch, adapter: str) -> list:
+    import importlib
+
+    module = importlib.import_module(f"lmms_eval.models.simple.{adapter}")
+    calls: list = []
+    from transformers import AutoProcessor as real
+
+    class Recording:
+        @staticmethod
+        def from_pretrained(*args, **kwargs):
+            return RecordingProcessor(real.from_pretrained(*args, **kwargs), calls)
+
+    monkeypatch.setattr(module, "AutoProcessor", Recording)
+    return calls

@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 
 from helpers import read_cell, run_cell
-from indexed_videos import FRAMES, QUESTIONS, expected_indices, index_of, make_indexed_videomme, tag_of
+from indexed_videos import FRAMES, QUESTIONS, expected_indices, make_indexed_videomme, record_processor, tag_of
 
 pytestmark = pytest.mark.slow
 
@@ -26,47 +26,6 @@ TINY = {"qwen2_5_vl": "tiny_qwen2_5_vl", "qwen2_vl": "tiny_qwen2_vl", "qwen3_vl"
 @pytest.fixture(scope="module")
 def indexed_videomme(tmp_path_factory) -> Path:
     return make_indexed_videomme(tmp_path_factory.mktemp("indexed_vmme"))
-
-
-class RecordingProcessor:
-    """The model's real processor; every call's texts, videos (as frame indices) and padding are kept."""
-
-    def __init__(self, real, calls: list):
-        self._real = real
-        self._calls = calls
-
-    def __call__(self, *args, **kwargs):
-        out = self._real(*args, **kwargs)
-        text = kwargs.get("text", args[0] if args else None)
-        texts = [text] if isinstance(text, str) else list(text or [])
-        videos = kwargs.get("videos") or []
-        mask = out["attention_mask"]
-        self._calls.append({
-            "texts": texts,
-            "videos": [[index_of(frame) for frame in video] for video in videos],
-            "left_padded": all(bool(row[-1]) for row in mask),  # every row ends with a real token
-            "padded": bool((mask == 0).any()),
-        })
-        return out
-
-    def __getattr__(self, name):
-        return getattr(self._real, name)
-
-
-def record_processor(monkeypatch, adapter: str) -> list:
-    import importlib
-
-    module = importlib.import_module(f"lmms_eval.models.simple.{adapter}")
-    calls: list = []
-    from transformers import AutoProcessor as real
-
-    class Recording:
-        @staticmethod
-        def from_pretrained(*args, **kwargs):
-            return RecordingProcessor(real.from_pretrained(*args, **kwargs), calls)
-
-    monkeypatch.setattr(module, "AutoProcessor", Recording)
-    return calls
 
 
 def requests_of(calls: list) -> dict[str, dict]:

@@ -93,16 +93,26 @@ def test_the_report_pairs_the_arms_against_none(arms, results, tmp_path):
                                                                 abs=0.01)
 
 
-def test_the_real_qwen_adapter_gets_the_retrieved_text_and_the_cells_frames(results, e2e_cache):
-    """The tiny random model's decoupling replies would be noise (and 256 slow tokens each): the query is the
-    question and options (rag.decouple=fallback); its own decoupling is tested in the slow set."""
+def test_the_real_qwen_adapter_gets_the_retrieved_text_and_the_cells_frames(results, e2e_cache, monkeypatch):
+    """What each request hands the model, read at the model's real processor: the cell's 4 frames and a prompt
+    holding the question and the auxiliary texts the record says were retrieved. The tiny random model's
+    decoupling replies would be noise (and 256 slow tokens each): the query is the question and options
+    (rag.decouple=fallback); its own decoupling is tested in the slow set."""
+    from indexed_videos import record_processor
+
+    calls = record_processor(monkeypatch, "qwen2_5_vl")
     metrics, samples = read_cell(run_cached_cell(e2e_cache, "model=tiny_qwen2_5_vl", "rag=full", "rag.decouple=fallback",
                                                  "frames=4", "limit=3", f"results_dir={results}"))
     assert metrics["model"] == "tiny_qwen2_5_vl" and metrics["n"] == 3 and metrics["n_failed"] == 0
+    requests = [(text, video) for call in calls for text, video in zip(call["texts"], call["videos"])]
+    assert len(requests) == 3  # one answer request per question, each with its video
     for s in samples:
         assert s["frames"]["rule"] == "qwen_vl_utils" and len(s["frames"]["indices"]) == 4
-        assert s["prediction"] is not None
-    assert any(s["aux"]["asr"] or s["aux"]["ocr"] for s in samples)  # retrieved text went into the prompt
+        (text, video), = [(t, v) for t, v in requests if s["question"] in t]
+        assert len(video) == 4  # the frames the cell records (and OCR read) reached the processor
+        retrieved = [doc for docs in s["aux"].values() for doc in docs]
+        assert all(doc in text for doc in retrieved), s["question_id"]
+    assert any(s["aux"].get("asr") or s["aux"].get("ocr") for s in samples)  # retrieved text went into the prompt
 
 
 def test_the_scripted_request_drives_retrieval(results, e2e_cache, tmp_path):
